@@ -1,0 +1,77 @@
+"""The one place that creates onnxruntime sessions and finds the shipped models.
+
+Every model the daemon runs is loaded through :func:`create_session`, so thread settings, providers
+and the error a user sees for a missing or corrupt model are the same everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+
+class ModelError(RuntimeError):
+    """A model file is missing, unreadable or not the model we expected (one-line message)."""
+
+
+def models_dir() -> Path:
+    """Where the shipped models live: ``$EMOSTREAM_MODELS``, the source tree, or the install prefix."""
+    env = os.environ.get("EMOSTREAM_MODELS")
+    if env:
+        return Path(env)
+    source_tree = Path(__file__).resolve().parent.parent / "models"
+    if source_tree.is_dir():
+        return source_tree
+    return Path(sys.prefix) / "share" / "emostream" / "models"
+
+
+def resolve_model(path: str | Path) -> Path:
+    """A bare file name refers to the shipped models folder; anything else is used as given."""
+    p = Path(path).expanduser()
+    if not p.is_absolute() and p.parent == Path(".") and not p.exists():
+        return models_dir() / p
+    return p
+
+
+def create_session(path: str | Path, threads: int = 1) -> ort.InferenceSession:
+    """Load an ONNX model for CPU inference with a fixed number of intra-op threads.
+
+    One thread per session by default: the daemon scales by running cameras in parallel,
+    and several sessions each grabbing every core would only fight each other.
+    """
+    p = resolve_model(path)
+    if not p.is_file():
+        raise ModelError(f"model file not found: {p}")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = max(1, threads)
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(p), sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises several unrelated types for a bad file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"cannot load model {p}: {first}") from None
+
+
+@cache
+def shared_dir() -> Path | None:
+    """The shared data folder (``$EMOSTREAM_SHARED`` or ``../shared`` beside the checkout), if any."""
+    env = os.environ.get("EMOSTREAM_SHARED")
+    candidates = [Path(env)] if env else []
+    candidates.append(Path(__file__).resolve().parent.parent.parent / "shared")
+    for c in candidates:
+        if c.is_dir():
+            return c
+    return None
+
+
+def warm_up(session: ort.InferenceSession, shape: tuple[int, ...], dtype: type = np.float32) -> None:
+    """Run once on zeros so the first real frame does not pay for lazy initialisation."""
+    name = session.get_inputs()[0].name
+    session.run(None, {name: np.zeros(shape, dtype=dtype)})

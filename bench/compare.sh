@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Compare emostream's throughput with the `fer` library's on the same clips, both pinned to one core.
+#
+# Usage: bench/compare.sh [FILE ...]
+#
+#   FILE ...          clips to run (default: every *.gif in $EMOSTREAM_SHARED/media)
+#   CORE=0            CPU core both runs are pinned to (taskset -c)
+#   OUT=bench/last.json   where the combined JSON is written
+#   EMOSTREAM_SHARED=../shared   shared data folder (relative paths are from the repo root)
+#   EMOSTREAM=.venv/bin/emostream   the emostream command
+#   REPEAT=N          if set, passed as --repeat N to both sides
+#
+# The fer side runs bench/fer_peer.py in .venv-fer, created on first use (and refreshed whenever
+# bench/requirements-fer.txt changes) with `pip install --no-deps -r bench/requirements-fer.txt`.
+# emostream's figure includes decoding the clips; fer's does not (frames are decoded up front).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+cd "$root"
+
+core="${CORE:-0}"
+out="${OUT:-bench/last.json}"
+shared="${EMOSTREAM_SHARED:-../shared}"
+emostream="${EMOSTREAM:-.venv/bin/emostream}"
+venv=".venv-fer"
+reqs="bench/requirements-fer.txt"
+stamp="$venv/bench-requirements.txt"
+
+die() { echo "compare.sh: $*" >&2; exit 1; }
+# fail NAME STATUS FILE: show the tail of a failed run's stdout, then stop.
+fail() { tail -n 20 "$3" >&2 || true; die "$1 failed (exit $2)"; }
+
+if (($#)); then
+    sources=("$@")
+else
+    shopt -s nullglob
+    sources=("$shared"/media/*.gif)
+    shopt -u nullglob
+    ((${#sources[@]})) || die "no *.gif in $shared/media (set EMOSTREAM_SHARED or pass files)"
+fi
+for f in "${sources[@]}"; do [[ -r "$f" ]] || die "cannot read $f"; done
+
+command -v taskset >/dev/null || die "taskset not found (util-linux)"
+[[ -x "$emostream" ]] || die "$emostream not found; install emostream into .venv first (pip install -e .)"
+
+# --- the fer venv ---------------------------------------------------------------------------------
+if [[ ! -x "$venv/bin/python" ]]; then
+    echo "compare.sh: creating $venv" >&2
+    python3.11 -m venv "$venv"
+fi
+if ! cmp -s "$reqs" "$stamp"; then
+    echo "compare.sh: installing $reqs into $venv" >&2
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$reqs"
+    cp "$reqs" "$stamp"
+fi
+
+repeat_args=()
+[[ -n "${REPEAT:-}" ]] && repeat_args=(--repeat "$REPEAT")
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+# --- the runs, one after the other on the same core ------------------------------------------------
+echo "compare.sh: emostream on core $core, ${#sources[@]} source(s)" >&2
+taskset -c "$core" "$emostream" bench --json "${repeat_args[@]}" --source "${sources[@]}" >"$tmp/emostream.out" \
+    || fail "emostream bench" $? "$tmp/emostream.out"
+
+echo "compare.sh: fer on core $core" >&2
+taskset -c "$core" "$venv/bin/python" bench/fer_peer.py "${repeat_args[@]}" --source "${sources[@]}" \
+    >"$tmp/fer.out" || fail "fer_peer.py" $? "$tmp/fer.out"
+
+# --- combine, tabulate, write ----------------------------------------------------------------------
+mkdir -p "$(dirname "$out")"
+python3 - "$tmp/emostream.out" "$tmp/fer.out" "$out" "$core" "${sources[@]}" <<'PY'
+import json
+import sys
+from datetime import datetime, timezone
+
+
+def last_json(path):
+    lines = [ln for ln in open(path, encoding="utf-8").read().splitlines() if ln.strip()]
+    if not lines:
+        sys.exit(f"compare.sh: {path} printed nothing")
+    try:
+        return json.loads(lines[-1])
+    except json.JSONDecodeError as exc:
+        sys.exit(f"compare.sh: last line of {path} is not JSON: {exc}")
+
+
+emo_path, fer_path, out, core, *sources = sys.argv[1:]
+emo, fer = last_json(emo_path), last_json(fer_path)
+for name, res in (("emostream", emo), ("fer", fer)):
+    if not isinstance(res.get("fps"), (int, float)) or "faces" not in res:
+        sys.exit(f"compare.sh: {name} result lacks fps/faces: {res}")
+
+ratio = emo["fps"] / fer["fps"] if fer["fps"] else None
+combined = {
+    "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    "core": int(core),
+    "sources": sources,
+    "emostream": emo,
+    "fer": fer,
+    "fps_ratio_emostream_over_fer": round(ratio, 3) if ratio is not None else None,
+    "note": "emostream's seconds include decoding the clips; fer's exclude it (decoded up front)",
+}
+with open(out, "w", encoding="utf-8") as fh:
+    json.dump(combined, fh, indent=2)
+    fh.write("\n")
+
+
+def cell(res, key, fmt="{}"):
+    val = res.get(key)
+    return "-" if val is None else fmt.format(val)
+
+
+print(f"{'':10} {'version':>10} {'frames':>7} {'faces':>6} {'fps':>9} {'ms/frame':>9}  decode")
+for name, res, decode in (("emostream", emo, "timed"), ("fer", fer, "untimed")):
+    ms = res.get("ms_per_frame")
+    if ms is None and res.get("fps"):
+        ms = 1000.0 / res["fps"]
+    print(
+        f"{name:10} {cell(res, 'version'):>10} {cell(res, 'frames'):>7} {cell(res, 'faces'):>6}"
+        f" {res['fps']:>9.1f} {'-' if ms is None else f'{ms:.2f}':>9}  {decode}"
+    )
+print(f"emostream fps / fer fps = {'-' if ratio is None else f'{ratio:.2f}'}")
+print(f"faces: emostream {emo['faces']}, fer {fer['faces']}")
+print(f"wrote {out}")
+PY

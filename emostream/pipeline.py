@@ -1,0 +1,192 @@
+"""The wiring of the data path: sources → queues → analysis → publisher, with start, stop and join.
+
+One capture thread and one analysis thread per camera; the detector and classifier sessions are
+shared (onnxruntime sessions are safe to run from several threads). Shutdown goes in data-flow
+order: sources stop and close their queues, analysis drains what was queued and ends every track,
+the publisher writes what is left, then the metrics server and the private Redis go.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+
+from .analyze import CameraAnalyzer
+from .classify import FaceEmotionClassifier
+from .config import Config
+from .detect import Detector, build_detector
+from .events import build_event
+from .localredis import LocalRedis
+from .metrics import Metrics, MetricsServer
+from .publish import Publisher
+from .queues import BoundedQueue, Closed
+from .types import Event, Frame
+from .video import VideoSource, policy_for, redact
+
+log = logging.getLogger("emostream.pipeline")
+
+
+@dataclass
+class _Camera:
+    source: VideoSource
+    queue: BoundedQueue[Frame]
+    analyzer: CameraAnalyzer
+    thread: threading.Thread
+
+
+class Pipeline:
+    """A running daemon: :meth:`start`, then :meth:`wait` for files to end or :meth:`stop` it."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        on_event: Callable[[Event], None] | None = None,
+        models: tuple[Detector, FaceEmotionClassifier] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.metrics = Metrics()
+        self._on_event = on_event
+        self._stop = threading.Event()
+        self._started = 0.0
+        self.local_redis: LocalRedis | None = None
+        self.metrics_server: MetricsServer | None = None
+        # OpenCV's own thread pool only competes with the per-camera threads for the same cores.
+        cv2.setNumThreads(cfg.threads)
+        if models is None:
+            d = cfg.detector
+            models = (
+                build_detector(d.kind, d.model, d.score_threshold, threads=cfg.threads),
+                FaceEmotionClassifier(cfg.classifier.model, threads=cfg.threads),
+            )
+        self.detector, self.classifier = models
+        self.cameras: dict[str, _Camera] = {}
+        self.publisher: Publisher | None = None
+
+    @property
+    def redis_url(self) -> str:
+        if self.cfg.redis.url:
+            return self.cfg.redis.url
+        if self.local_redis is None:
+            raise RuntimeError("pipeline not started")
+        return self.local_redis.url
+
+    def start(self) -> None:
+        cams = [c for c in self.cfg.cameras if c.enabled]
+        if not self.cfg.redis.url:
+            self.local_redis = LocalRedis().start()
+            log.info("no redis.url configured: started a private Redis at %s", self.local_redis.url)
+        self.publisher = Publisher(self.redis_url, self.cfg.redis, self.metrics)
+        self.publisher.start()
+        self.metrics.init_camera_series(c.id for c in cams)
+        if self.cfg.metrics.enabled:
+            self.metrics_server = MetricsServer(
+                self.metrics, self.cfg.metrics.host, self.cfg.metrics.port, self.ready
+            )
+            self.metrics_server.start()
+            log.info("metrics on http://%s:%d/metrics", self.metrics_server.host, self.metrics_server.port)
+        self._started = time.monotonic()
+        for cam in cams:
+            queue: BoundedQueue[Frame] = BoundedQueue(
+                cam.queue_size,
+                policy_for(cam),
+                on_drop=lambda _f, c=cam.id: self.metrics.frames_dropped.labels(c, "queue_full").inc(),
+            )
+            source = VideoSource(cam, queue, self.metrics, self._stop)
+            analyzer = CameraAnalyzer(cam.id, self.cfg, self.detector, self.classifier, self.metrics)
+            thread = threading.Thread(
+                target=self._analyse, args=(cam.id,), name=f"analyse-{cam.id}", daemon=True
+            )
+            self.cameras[cam.id] = _Camera(source, queue, analyzer, thread)
+            log.info(
+                "camera %s: %s source %s at %s fps", cam.id, source.kind, redact(cam.url), cam.fps or "every"
+            )
+        for c in self.cameras.values():
+            c.thread.start()
+            c.source.start()
+
+    def _emit(self, events: list[Event]) -> None:
+        assert self.publisher is not None
+        for ev in events:
+            self.publisher.submit(ev)
+            if self._on_event is not None:
+                self._on_event(ev)
+
+    def _analyse(self, cam_id: str) -> None:
+        cam = self.cameras[cam_id]
+        depth = self.metrics.queue_depth.labels(cam_id)
+        last_ts, last_wall = 0.0, time.time()
+        while True:
+            try:
+                frame = cam.queue.get(timeout=0.5)
+            except Closed:
+                break
+            if frame is None:
+                continue
+            depth.set(len(cam.queue))
+            last_ts, last_wall = frame.ts, frame.wall
+            try:
+                decisions = cam.analyzer.process(frame)
+            except Exception:  # a bad frame must not take the camera down
+                log.exception("camera %s: analysis failed on frame %d; skipped", cam_id, frame.seq)
+                self.metrics.frames_dropped.labels(cam_id, "corrupt").inc()
+                continue
+            self._emit([build_event(cam_id, "face", d, frame.wall) for d in decisions])
+        self._emit([build_event(cam_id, "face", d, last_wall) for d in cam.analyzer.finish(last_ts)])
+
+    def ready(self) -> tuple[bool, dict[str, object]]:
+        pub = self.publisher
+        redis_ok = pub is not None and pub.connected
+        sources = {cid: c.source.thread.is_alive() for cid, c in self.cameras.items()}
+        return redis_ok, {"redis": redis_ok, "sources": sources}
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every analysis thread ended (all sources finished) or ``timeout``; True if ended."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for c in self.cameras.values():
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            c.thread.join(left)
+            if c.thread.is_alive():
+                return False
+        return True
+
+    def stop(self, timeout: float = 5.0) -> dict[str, object]:
+        """Stop in data-flow order and return the run's summary."""
+        self._stop.set()
+        for c in self.cameras.values():
+            c.source.thread.join(timeout)
+            c.queue.close()
+        for c in self.cameras.values():
+            c.thread.join(timeout)
+        if self.publisher is not None:
+            self.publisher.stop(timeout)
+        if self.metrics_server is not None:
+            self.metrics_server.stop()
+        if self.local_redis is not None:
+            self.local_redis.cleanup()
+        return self.summary()
+
+    def summary(self) -> dict[str, object]:
+        pub = self.publisher
+        totals = {"captured": 0.0, "analysed": 0.0, "dropped": 0.0, "faces": 0.0}
+        for _cid, c in self.cameras.items():
+            totals["captured"] += c.source.captured
+            totals["analysed"] += c.analyzer.frames
+            totals["dropped"] += c.queue.dropped
+            totals["faces"] += c.analyzer.faces
+        return {
+            "cameras": len(self.cameras),
+            "frames_captured": int(totals["captured"]),
+            "frames_analysed": int(totals["analysed"]),
+            "frames_dropped": int(totals["dropped"]),
+            "faces": int(totals["faces"]),
+            "events": sum(c.analyzer.events for c in self.cameras.values()),
+            "published": pub.published if pub else 0,
+            "pending": pub.pending if pub else 0,
+            "publish_dropped": pub.dropped if pub else 0,
+            "seconds": round(time.monotonic() - self._started, 3) if self._started else 0.0,
+        }

@@ -21,7 +21,9 @@ def _stage_sums(pipe: Pipeline, sums: dict[str, list[float]]) -> None:
     for stage in STAGES:
         labels = {"stage": stage}
         sums[stage][0] += pipe.metrics.registry.get_sample_value("emostream_stage_seconds_sum", labels) or 0.0
-        sums[stage][1] += pipe.metrics.registry.get_sample_value("emostream_stage_seconds_count", labels) or 0.0
+        sums[stage][1] += (
+            pipe.metrics.registry.get_sample_value("emostream_stage_seconds_count", labels) or 0.0
+        )
 
 
 def run_bench(sources: list[str], repeat: int = 1, redis_url: str | None = None) -> dict[str, object]:
@@ -38,7 +40,9 @@ def run_bench(sources: list[str], repeat: int = 1, redis_url: str | None = None)
         # Sources run one after another, as the peer does, so per-stage times are not inflated by
         # threads of other cameras competing for the same core.
         for uri in [s for s in sources for _ in range(max(1, repeat))]:
-            run_cfg = build_config(None, [uri], cfg.redis.url, fps=0, realtime=False, loop=False, queue_size=8)
+            run_cfg = build_config(
+                None, [uri], cfg.redis.url, fps=0, realtime=False, loop=False, queue_size=8
+            )
             run_cfg = run_cfg.model_copy(update={"metrics": cfg.metrics})
             pipe = Pipeline(run_cfg, models=models)
             t0 = time.perf_counter()

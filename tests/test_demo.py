@@ -25,7 +25,10 @@ def test_demo_without_shared_prints_events(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     res = subprocess.run(
         [sys.executable, "-m", "emostream", "demo", "--seconds", "6"],
-        capture_output=True, text=True, timeout=120, env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
     assert res.returncode == 0, res.stderr
     assert (tmp_path / ".cache" / "emostream" / "demo-astronaut.mp4").is_file()

@@ -35,7 +35,7 @@ lint: $(VENV)/.test
 	$(BIN)/ruff check emostream export tests bench
 	$(BIN)/ruff format --check emostream export tests bench
 
-bench: $(VENV)/.demo system-deps
+bench: $(VENV)/.demo
 	bash bench/compare.sh
 
 clean:

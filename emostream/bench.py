@@ -12,6 +12,7 @@ import numpy as np
 
 from . import __version__
 from .cli import build_config
+from .config import CameraConfig
 from .localredis import LocalRedis
 from .metrics import STAGES
 from .pipeline import Pipeline
@@ -26,10 +27,13 @@ def _stage_sums(pipe: Pipeline, sums: dict[str, list[float]]) -> None:
         )
 
 
-def run_bench(sources: list[str], repeat: int = 1, redis_url: str | None = None) -> dict[str, object]:
+def run_bench(
+    sources: list[str], repeat: int = 1, redis_url: str | None = None, config: str | None = None
+) -> dict[str, object]:
+    """Models and settings (detector, thresholds, debounce) come from ``config``; its cameras are ignored."""
     local = None if redis_url else LocalRedis().start()
     try:
-        cfg = build_config(None, [], redis_url or local.url)  # type: ignore[union-attr]
+        cfg = build_config(config, [], redis_url or local.url)  # type: ignore[union-attr]
         cfg = cfg.model_copy(update={"metrics": cfg.metrics.model_copy(update={"enabled": False})})
         probe = Pipeline(cfg)  # loads the models once, outside the timing
         models = (probe.detector, probe.classifier)
@@ -40,10 +44,8 @@ def run_bench(sources: list[str], repeat: int = 1, redis_url: str | None = None)
         # Sources run one after another, as the peer does, so per-stage times are not inflated by
         # threads of other cameras competing for the same core.
         for uri in [s for s in sources for _ in range(max(1, repeat))]:
-            run_cfg = build_config(
-                None, [uri], cfg.redis.url, fps=0, realtime=False, loop=False, queue_size=8
-            )
-            run_cfg = run_cfg.model_copy(update={"metrics": cfg.metrics})
+            cam = CameraConfig(id="bench", url=uri, fps=0, realtime=False, loop=False, queue_size=8)
+            run_cfg = cfg.model_copy(update={"cameras": [cam]})
             pipe = Pipeline(run_cfg, models=models)
             t0 = time.perf_counter()
             pipe.start()

@@ -124,7 +124,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
     _setup_logging(args.log_level or "WARNING")
-    result = run_bench(args.source, repeat=args.repeat, redis_url=args.redis_url)
+    result = run_bench(args.source, repeat=args.repeat, redis_url=args.redis_url, config=args.config)
     if not args.json:
         for k, v in result.items():
             print(f"{k:>22}: {v}")
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("run", help="run the daemon until SIGTERM/SIGINT or until every file source ended")
     p.add_argument("config", nargs="?", help="YAML config file (default: embedded defaults)")
-    p.add_argument("--source", action="append", default=[], metavar="URI", help="add a camera (repeatable)")
+    p.add_argument("--source", action="extend", nargs="+", default=[], metavar="URI", help="add cameras")
     p.add_argument("--redis-url", help="overrides redis.url")
     p.add_argument("--seconds", type=float, default=0.0, help="stop after this many seconds (0: never)")
     p.set_defaults(func=cmd_run)
@@ -157,14 +157,15 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_check_config)
 
     p = sub.add_parser("bench", help="analyse every frame of file sources through the whole path")
-    p.add_argument("--source", action="append", required=True, metavar="URI")
+    p.add_argument("config", nargs="?", help="YAML config whose models and settings to use (cameras ignored)")
+    p.add_argument("--source", action="extend", nargs="+", required=True, metavar="URI")
     p.add_argument("--repeat", type=int, default=1, help="play each file this many times")
     p.add_argument("--redis-url", help="a Redis to publish to (default: a private one)")
     p.add_argument("--json", action="store_true", help="print only the JSON result")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("demo", help="run on the webcam, the shared clips or a synthesised clip; print events")
-    p.add_argument("--source", action="append", default=[], metavar="URI")
+    p.add_argument("--source", action="extend", nargs="+", default=[], metavar="URI")
     p.add_argument("--seconds", type=float, default=0.0, help="stop after this many seconds (0: never)")
     p.set_defaults(func=cmd_demo)
 

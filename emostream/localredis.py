@@ -77,6 +77,8 @@ class LocalRedis:
                 try:
                     if client.ping():
                         return self
+                except (redis.AuthenticationError, redis.ResponseError):
+                    return self  # it answers; it just wants a password (requirepass in extra_args)
                 except redis.RedisError:
                     pass
                 if self._proc.poll() is not None or time.monotonic() > deadline:

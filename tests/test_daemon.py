@@ -179,3 +179,20 @@ def test_no_camera_is_a_config_error() -> None:
         [sys.executable, "-m", "emostream", "run"], capture_output=True, text=True, timeout=60
     )
     assert res.returncode == 2 and res.stderr.startswith("emostream: config error: cameras:")
+
+
+@pytest.mark.shared
+def test_bench_json_counts_every_frame(media: list[Path]) -> None:
+    clip = next(p for p in media if p.name == "head-pose-face-detection-male.gif")
+    res = subprocess.run(
+        [sys.executable, "-m", "emostream", "bench", "--json", "--source", str(clip), "--repeat", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["frames"] == 124 and out["faces"] >= 100 and out["fps"] > 0
+    assert set(out["stage_ms"]) == {"decode", "detect", "classify", "track", "publish"}
+    assert out["published"] == out["events"] > 0
+    assert out["frame_to_publish_ms"]["p99"] >= out["frame_to_publish_ms"]["p50"] > 0

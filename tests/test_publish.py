@@ -130,3 +130,22 @@ def test_full_buffer_drops_oldest_and_counts() -> None:
     assert metrics.registry.get_sample_value("emostream_publish_dropped_total") == pub.dropped
     pub.stop(timeout=0.3)
     assert pub.published == 0 and pub.pending + pub.dropped == 25
+
+
+def test_auth_through_the_url() -> None:
+    with LocalRedis(extra_args=("--requirepass", "s3cret-pw")) as server:
+        url = f"redis://:s3cret-pw@127.0.0.1:{server.port}/0"
+        pub = Publisher(url, RedisConfig(url=url), Metrics())
+        pub.start()
+        for ev in _events(3):
+            pub.submit(ev)
+        assert _wait(lambda: pub.published == 3)
+        pub.stop()
+        wrong = Publisher(
+            f"redis://:nope@127.0.0.1:{server.port}/0", RedisConfig(), Metrics(), backoff=(0.05, 0.1)
+        )
+        wrong.start()
+        wrong.submit(_events(1)[0])
+        assert _wait(lambda: wrong.metrics.registry.get_sample_value("emostream_publish_errors_total") >= 1)
+        wrong.stop(timeout=0.2)
+        assert wrong.published == 0 and wrong.pending == 1

@@ -175,3 +175,32 @@ def test_missing_webcam_retries_without_crashing() -> None:
     assert src.error == "cannot open webcam 97" and src.thread.is_alive()
     stop.set()
     src.thread.join(5)
+
+
+@pytest.mark.shared
+def test_live_pace_source_drops_oldest_when_analysis_lags(media: list[Path]) -> None:
+    """A source paced like a live camera never waits for analysis: the oldest frame goes, and is counted."""
+    metrics = Metrics()
+    clip = next(p for p in media if p.name == "head-pose-face-detection-male.gif")
+    cam = CameraConfig(id="c", url=str(clip), fps=0, realtime=True, queue_size=2)
+    dropped: list[Frame] = []
+
+    def count(frame: Frame) -> None:
+        dropped.append(frame)
+        metrics.frames_dropped.labels("c", "queue_full").inc()
+
+    q: BoundedQueue[Frame] = BoundedQueue(cam.queue_size, policy_for(cam), on_drop=count)
+    stop = threading.Event()
+    src = VideoSource(cam, q, metrics, stop)
+    src.start()
+    src.thread.join(15)  # nobody reads: the capture thread must still run to the end of the clip
+    assert not src.thread.is_alive()
+    assert src.captured == 62 and q.dropped == 60 == len(dropped)
+    assert (
+        metrics.registry.get_sample_value(
+            "emostream_frames_dropped_total", {"camera": "c", "reason": "queue_full"}
+        )
+        == 60
+    )
+    left = [q.get(0), q.get(0)]
+    assert [f.seq for f in left if f] == [60, 61]  # the freshest frames survive

@@ -16,7 +16,7 @@ from .detect import Detector
 from .events import TYPES
 from .metrics import Metrics
 from .track import Tracker
-from .types import Frame, Observation
+from .types import Frame, Observation, TrackedFace
 
 
 class CameraAnalyzer:
@@ -40,6 +40,7 @@ class CameraAnalyzer:
         self.frames = 0
         self.faces = 0
         self.events = 0
+        self.tracked: list[TrackedFace] = []  # the last frame's tracked faces (boxes for reports)
         m = metrics
         self._t_detect = m.stage_seconds.labels("detect")
         self._t_classify = m.stage_seconds.labels("classify")
@@ -58,6 +59,7 @@ class CameraAnalyzer:
         tracked, lost = self.tracker.update(
             frame.ts, [Observation(f, s) for f, s in zip(faces, scores, strict=True)]
         )
+        self.tracked = tracked
         decisions: list[Decision] = []
         for tf in tracked:
             decisions.extend(self.debouncer.update(tf.track, frame.ts, tf.scores.probs))

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .config import Config, ConfigError, load, parse
 from .runtime import ModelError
+from .spool import SpoolError
 
 if TYPE_CHECKING:
     from .pipeline import Pipeline
@@ -139,6 +140,64 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(seconds=args.seconds, sources=args.source)
 
 
+def cmd_tail(args: argparse.Namespace) -> int:
+    import os
+
+    import redis
+
+    from .client import EventConsumer, connect, tail
+
+    _setup_logging(args.log_level or "WARNING")
+    url = args.redis_url or os.environ.get("EMOSTREAM_REDIS_URL") or "redis://localhost:6379/0"
+    try:
+        consumer = EventConsumer(
+            connect(url, cluster=args.cluster),
+            args.stream,
+            args.group,
+            args.consumer,
+            start="0" if args.from_start else "$",
+            claim_idle_ms=int(args.claim_idle * 1000),
+        )
+        tail(consumer, args.json, set(args.camera) or None, args.count, args.seconds or None)
+    except redis.RedisError as exc:
+        from .video import redact
+
+        print(f"emostream: redis {redact(url)}: {redact(str(exc))}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    import os
+
+    try:
+        from .dashboard import serve
+    except ImportError as exc:
+        print(f"emostream: the dashboard needs its extra: pip install 'emostream[dashboard]' ({exc})", file=sys.stderr)
+        return 1
+    _setup_logging(args.log_level or "INFO")
+    url = args.redis_url or os.environ.get("EMOSTREAM_REDIS_URL") or "redis://localhost:6379/0"
+    metrics = args.metrics_url or ["http://127.0.0.1:9108"]
+    serve(url, args.host, args.port, metrics, args.stream, args.window, args.bucket)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import ReportError, make_report
+
+    _setup_logging(args.log_level or "WARNING")
+    try:
+        out = make_report(
+            args.video, args.out, config=args.config, fps=args.fps, annotate=args.annotate, progress=True
+        )
+    except ReportError as exc:
+        print(f"emostream: {exc}", file=sys.stderr)
+        return 1
+    for name, path in out.items():
+        print(f"{name:>10}: {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="emostream", description="Emotion events from cameras, to Redis.")
     parser.add_argument("--version", action="version", version=f"emostream {__version__}")
@@ -169,6 +228,43 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=0.0, help="stop after this many seconds (0: never)")
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("dashboard", help="live web page of the events and the daemon's health")
+    p.add_argument("--redis-url", help="default: $EMOSTREAM_REDIS_URL, else redis://localhost:6379/0")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--stream", default="emostream:events", help="stream key the daemon XADDs to")
+    p.add_argument(
+        "--metrics-url",
+        action="append",
+        metavar="URL",
+        help="a daemon's metrics endpoint, repeatable (default http://127.0.0.1:9108)",
+    )
+    p.add_argument("--window", type=float, default=300.0, help="seconds of timeline shown")
+    p.add_argument("--bucket", type=float, default=5.0, help="seconds per timeline bar")
+    p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser("report", help="analyse a recorded video: events (JSONL, CSV), summary, plots")
+    p.add_argument("video", help="video file (anything FFmpeg decodes)")
+    p.add_argument("--out", help="output folder (default: <video name>-report beside the current folder)")
+    p.add_argument("--config", help="YAML config whose models and settings to use (cameras ignored)")
+    p.add_argument("--fps", type=float, default=0.0, help="frames analysed per second (default 0: every one)")
+    p.add_argument("--annotate", action="store_true", help="also write annotated.mp4 with boxes and labels")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("tail", help="read events through a Redis consumer group (XREADGROUP + XACK)")
+    p.add_argument("--redis-url", help="default: $EMOSTREAM_REDIS_URL, else redis://localhost:6379/0")
+    p.add_argument("--stream", default="emostream:events")
+    p.add_argument("--group", default="emostream-tail", help="consumer group (created with MKSTREAM)")
+    p.add_argument("--consumer", help="consumer name within the group (default: host-pid)")
+    p.add_argument("--from-start", action="store_true", help="a new group starts at the oldest entry")
+    p.add_argument("--camera", action="extend", nargs="+", default=[], help="print only these cameras")
+    p.add_argument("--claim-idle", type=float, default=60.0, help="seconds before others' pending are taken")
+    p.add_argument("--cluster", action="store_true", help="the URL is a Redis Cluster node")
+    p.add_argument("--json", action="store_true", help="one event JSON object per line")
+    p.add_argument("--count", type=int, help="exit after printing this many events")
+    p.add_argument("--seconds", type=float, default=0.0, help="exit after this many seconds (0: never)")
+    p.set_defaults(func=cmd_tail)
+
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
@@ -176,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(exc).splitlines():
             print(f"emostream: config error: {line}", file=sys.stderr)
         return 2
-    except ModelError as exc:
+    except (ModelError, SpoolError) as exc:
         print(f"emostream: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

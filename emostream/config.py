@@ -41,6 +41,12 @@ class CameraConfig(_Model):
     rtsp_transport: Literal["auto", "tcp", "udp"] = Field(
         "auto", description="RTSP only: RTP over the TCP connection, over UDP, or UDP falling back to TCP."
     )
+    watchdog: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="Live sources: seconds without a frame before the source is reopened.",
+    )
     queue_size: int = Field(4, ge=1, le=1000, description="Frames buffered between capture and analysis.")
     enabled: bool = Field(True, description="Set false to keep a camera in the file without running it.")
 
@@ -99,13 +105,40 @@ class RedisConfig(_Model):
     channel_prefix: str = Field(
         "emostream:camera:", description="PUBLISH channel is this prefix + camera id."
     )
-    buffer: int = Field(10_000, ge=1, description="Events held in memory while Redis is unreachable.")
+    buffer: int = Field(
+        10_000, ge=1, description="Events held in memory before they go to Redis or the spool."
+    )
+    spool: bool = Field(
+        True, description="Keep events on disk while Redis is unreachable (not for a private Redis)."
+    )
+    spool_dir: str | None = Field(
+        None, description="Spool folder; empty means one per destination under $EMOSTREAM_STATE_DIR."
+    )
+    spool_max_mb: float = Field(256, gt=0, description="Size cap of the spool; past it the oldest events go.")
 
 
 class MetricsConfig(_Model):
     enabled: bool = Field(True, description="Serve /metrics, /healthz and /readyz.")
     host: str = Field("127.0.0.1", description="Bind address; 0.0.0.0 exposes it to the network.")
     port: int = Field(9108, ge=0, le=65535, description="TCP port (0 picks a free one).")
+
+
+class ShardConfig(_Model):
+    index: int | None = Field(
+        None,
+        ge=0,
+        description="This daemon's shard (0-based); empty: EMOSTREAM_SHARD_INDEX, else the host name's "
+        "'-N' suffix (StatefulSet pods).",
+    )
+    count: int = Field(
+        1, ge=1, le=4096, description="Daemons sharing the camera list; each runs the cameras hashed to it."
+    )
+
+    @model_validator(mode="after")
+    def _index_below_count(self) -> ShardConfig:
+        if self.index is not None and self.index >= self.count:
+            raise ValueError(f"index {self.index} must be below count {self.count}")
+        return self
 
 
 class Config(_Model):
@@ -116,6 +149,7 @@ class Config(_Model):
     debounce: DebounceConfig = Field(default_factory=DebounceConfig)
     redis: RedisConfig = Field(default_factory=RedisConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    shard: ShardConfig = Field(default_factory=ShardConfig)
     threads: int = Field(1, ge=1, le=64, description="onnxruntime threads per model session.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log verbosity.")
 
@@ -141,6 +175,12 @@ def _env_overrides(data: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
         data.setdefault("redis", {})
         if isinstance(data["redis"], dict):
             data["redis"]["url"] = env["EMOSTREAM_REDIS_URL"]
+    for name in ("index", "count"):
+        value = env.get(f"EMOSTREAM_SHARD_{name.upper()}")
+        if value:
+            data.setdefault("shard", {})
+            if isinstance(data["shard"], dict):
+                data["shard"][name] = value
     for cam in data.get("cameras") or []:
         if isinstance(cam, dict) and isinstance(cam.get("id"), str):
             key = "EMOSTREAM_CAMERA_" + re.sub(r"[^A-Za-z0-9]", "_", cam["id"]).upper() + "_URL"

@@ -42,9 +42,12 @@ def free_port() -> int:
 class LocalRedis:
     """Start with :meth:`start`, connect with :attr:`url`, end with :meth:`stop` (or use ``with``)."""
 
-    def __init__(self, port: int | None = None, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, port: int | None = None, extra_args: tuple[str, ...] = (), binary: str | None = None
+    ) -> None:
         self.port = port or free_port()
         self.extra_args = extra_args
+        self.binary = binary
         self._dir = tempfile.mkdtemp(prefix="emostream-redis-")
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -54,7 +57,7 @@ class LocalRedis:
 
     def start(self, timeout: float = 10.0) -> LocalRedis:
         args = [
-            redis_server_binary(),
+            self.binary or redis_server_binary(),
             "--bind",
             "127.0.0.1",
             "--port",
@@ -96,6 +99,13 @@ class LocalRedis:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+        self._proc = None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no shutdown save, clients see the connection drop."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
         self._proc = None
 
     def cleanup(self) -> None:

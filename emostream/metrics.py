@@ -93,6 +93,9 @@ class Metrics:
         self.publish_dropped = Counter(
             "emostream_publish_dropped", "Events discarded because the publish buffer was full.", registry=r
         )
+        self.spool_events = Gauge(
+            "emostream_spool_events", "Events waiting for Redis in the on-disk spool.", registry=r
+        )
         self.redis_up = Gauge("emostream_redis_up", "1 while the last Redis write succeeded.", registry=r)
 
     def init_camera_series(self, cameras: Iterable[str]) -> None:

@@ -8,24 +8,29 @@ the publisher writes what is left, then the metrics server and the private Redis
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 
+from . import shard
 from .analyze import CameraAnalyzer
 from .classify import FaceEmotionClassifier
-from .config import Config
+from .config import CameraConfig, Config
 from .detect import Detector, build_detector
 from .events import build_event
 from .localredis import LocalRedis
 from .metrics import Metrics, MetricsServer
 from .publish import Publisher
 from .queues import BoundedQueue, Closed
-from .types import Event, Frame
+from .runtime import state_dir
+from .spool import Spool
+from .types import Event, Frame, TrackedFace
 from .video import VideoSource, policy_for, redact
 
 log = logging.getLogger("emostream.pipeline")
@@ -47,12 +52,15 @@ class Pipeline:
         cfg: Config,
         on_event: Callable[[Event], None] | None = None,
         models: tuple[Detector, FaceEmotionClassifier] | None = None,
+        on_frame: Callable[[Frame, list[TrackedFace]], None] | None = None,
     ) -> None:
         self.cfg = cfg
         self.metrics = Metrics()
         self._on_event = on_event
+        self._on_frame = on_frame  # called per analysed frame after its events (reports draw boxes)
         self._stop = threading.Event()
         self._started = 0.0
+        self._idle = False
         self.local_redis: LocalRedis | None = None
         self.metrics_server: MetricsServer | None = None
         # OpenCV's own thread pool only competes with the per-camera threads for the same cores.
@@ -76,11 +84,16 @@ class Pipeline:
         return self.local_redis.url
 
     def start(self) -> None:
-        cams = [c for c in self.cfg.cameras if c.enabled]
+        enabled = [c for c in self.cfg.cameras if c.enabled]
+        index, count = shard.resolve(self.cfg.shard)
+        cams = shard.select(enabled, index, count)
+        self._idle = count > 1 and not cams  # an empty shard waits for a signal instead of exiting
+        if count > 1:
+            log.info("shard %d of %d: %d of %d cameras", index, count, len(cams), len(enabled))
         if not self.cfg.redis.url:
             self.local_redis = LocalRedis().start()
             log.info("no redis.url configured: started a private Redis at %s", self.local_redis.url)
-        self.publisher = Publisher(self.redis_url, self.cfg.redis, self.metrics)
+        self.publisher = Publisher(self.redis_url, self.cfg.redis, self.metrics, spool=self._open_spool(cams))
         self.publisher.start()
         self.metrics.init_camera_series(c.id for c in cams)
         if self.cfg.metrics.enabled:
@@ -109,6 +122,20 @@ class Pipeline:
             c.thread.start()
             c.source.start()
 
+    def _open_spool(self, cams: list[CameraConfig]) -> Spool | None:
+        """The on-disk spool for the configured Redis; none for a private Redis, which dies with us."""
+        rc = self.cfg.redis
+        if not rc.url or not rc.spool:
+            return None
+        if rc.spool_dir:
+            directory = Path(rc.spool_dir)
+        else:
+            key = "\n".join([redact(rc.url), rc.stream, *sorted(c.id for c in cams)])
+            directory = state_dir() / f"spool-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+        spool = Spool(directory, max_bytes=int(rc.spool_max_mb * (1 << 20)))
+        log.info("event spool at %s", directory)
+        return spool
+
     def _emit(self, events: list[Event]) -> None:
         assert self.publisher is not None
         for ev in events:
@@ -136,6 +163,8 @@ class Pipeline:
                 self.metrics.frames_dropped.labels(cam_id, "corrupt").inc()
                 continue
             self._emit([build_event(cam_id, "face", d, frame.wall) for d in decisions])
+            if self._on_frame is not None:
+                self._on_frame(frame, cam.analyzer.tracked)
         self._emit([build_event(cam_id, "face", d, last_wall) for d in cam.analyzer.finish(last_ts)])
 
     def ready(self) -> tuple[bool, dict[str, object]]:
@@ -146,6 +175,9 @@ class Pipeline:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every analysis thread ended (all sources finished) or ``timeout``; True if ended."""
+        if self._idle:
+            self._stop.wait(timeout)
+            return False
         deadline = None if timeout is None else time.monotonic() + timeout
         for c in self.cameras.values():
             left = None if deadline is None else max(0.0, deadline - time.monotonic())

@@ -59,6 +59,16 @@ def create_session(path: str | Path, threads: int = 1) -> ort.InferenceSession:
         raise ModelError(f"cannot load model {p}: {first}") from None
 
 
+def state_dir() -> Path:
+    """Where the daemon keeps state across restarts (the event spool): ``$EMOSTREAM_STATE_DIR``,
+    else ``$XDG_STATE_HOME/emostream``, else ``~/.local/state/emostream``."""
+    env = os.environ.get("EMOSTREAM_STATE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_STATE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "emostream"
+
+
 @cache
 def shared_dir() -> Path | None:
     """The shared data folder (``$EMOSTREAM_SHARED`` or ``../shared`` beside the checkout), if any."""

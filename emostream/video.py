@@ -30,7 +30,6 @@ log = logging.getLogger("emostream.video")
 
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 OPEN_TIMEOUT = 10.0
-READ_TIMEOUT = 5.0
 
 
 def redact(text: str) -> str:
@@ -63,23 +62,32 @@ RawFrame = tuple[float | None, Callable[[], np.ndarray]]
 
 
 def _pyav_frames(
-    url: str, kind: str, corrupt: Callable[[], None], transport: str = "auto"
+    url: str, kind: str, corrupt: Callable[[], None], transport: str = "auto", watchdog: float = 10.0
 ) -> Iterator[RawFrame]:
+    """Frames of a file or stream. A live stream that yields no frame for ``watchdog`` seconds fails:
+    a blocked read is interrupted by PyAV's read timeout, and a stream that still sends packets but no
+    decodable picture is caught by the check between packets."""
     options = {"rtsp_transport": transport} if url.lower().startswith("rtsp") and transport != "auto" else {}
+    live = kind != "file"
     try:
-        container = av.open(url, options=options, timeout=(OPEN_TIMEOUT, READ_TIMEOUT))
+        container = av.open(url, options=options, timeout=(OPEN_TIMEOUT, watchdog))
     except (av.FFmpegError, OSError) as exc:
         raise SourceError(f"cannot open {kind} {redact(url)}: {redact(_reason(exc))}") from None
     try:
         if not container.streams.video:
             raise SourceError(f"{kind} {redact(url)} has no video stream")
         stream = container.streams.video[0]
+        last_frame = time.monotonic()
         for packet in container.demux(stream):
             try:
                 decoded = packet.decode()
             except av.InvalidDataError:
                 corrupt()
-                continue
+                decoded = []
+            if decoded:
+                last_frame = time.monotonic()
+            elif live and time.monotonic() - last_frame > watchdog:
+                raise SourceError(f"{kind} {redact(url)} gave no picture for {watchdog:g} s")
             for f in decoded:
                 yield (f.time, lambda f=f: f.to_ndarray(format="bgr24"))
     except av.FFmpegError as exc:
@@ -145,7 +153,7 @@ class VideoSource:
             return _webcam_frames(self.cam.url)
         if self.kind == "file" and not Path(self.cam.url).is_file():
             raise SourceError(f"cannot open file {redact(self.cam.url)}: no such file")
-        return _pyav_frames(self.cam.url, self.kind, corrupt, self.cam.rtsp_transport)
+        return _pyav_frames(self.cam.url, self.kind, corrupt, self.cam.rtsp_transport, self.cam.watchdog)
 
     def _run(self) -> None:
         up = self.metrics.source_up.labels(self.cam.id)

@@ -162,3 +162,9 @@ def rtsp_server(media: list[Path]) -> Iterator[RtspServer]:
     server = RtspServer(next(p for p in media if "walking-and-pause" in p.name))
     yield server.start()
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _private_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Daemons started by a test keep their spool in a folder of their own, never in the user's home."""
+    monkeypatch.setenv("EMOSTREAM_STATE_DIR", str(tmp_path_factory.mktemp("state")))

@@ -1,0 +1,38 @@
+"""``emostream dashboard``: a live web page of the events stream (Starlette + Server-Sent Events).
+
+Needs the ``dashboard`` extra (``pip install 'emostream[dashboard]'``: Starlette and uvicorn). The page
+shows per camera the people tracked now with their emotion and confidence, a rolling timeline of
+emotion shares, the last events and the daemon's health (read from its metrics endpoint). It shows
+no face image: the daemon writes none.
+"""
+
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger("emostream.dashboard")
+
+
+def serve(
+    redis_url: str,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    metrics_urls: list[str] | None = None,
+    stream: str = "emostream:events",
+    window: float = 300.0,
+    bucket: float = 5.0,
+) -> None:
+    """Serve the dashboard until interrupted (uvicorn handles SIGINT/SIGTERM)."""
+    import uvicorn
+
+    from .app import create_app
+
+    app = create_app(redis_url, stream, metrics_urls, window=window, bucket=bucket)
+    log.info("dashboard on http://%s:%d/ (events from %s)", host, port, stream)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=2
+    )
+    uvicorn.Server(config).run()
+
+
+__all__ = ["serve"]

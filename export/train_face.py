@@ -1,0 +1,216 @@
+"""Train emostream's own facial-emotion CNN on FER2013 (Kaggle folder layout) with Keras 2 (tf_keras).
+
+Run with the export venv (see ``export/requirements.txt``), in the background, e.g.::
+
+    nice -n 10 .venv-export/bin/python export/train_face.py --out checkpoints/face_cnn
+    nice -n 10 .venv-export/bin/python export/train_face.py --out checkpoints/face_cnn --resume
+
+Keras 2 (``tf_keras``) rather than Keras 3: tf2onnx 1.17's ``from_keras`` converts tf_keras models
+directly (the baseline export uses the same path). Training data ``<data>/train``, validation
+``<data>/test`` (FER2013 PublicTest; PrivateTest is not used). Class imbalance (436 disgust images)
+is handled by loss weights (median count / count) ** ``--class-power``. AdamW with a linear warm-up
+and cosine decay per step, label smoothing, early stopping on validation accuracy (``--patience``).
+
+``--out`` holds ``hparams.json`` (every setting, written before the first step), ``ckpt-*`` (model,
+optimizer and epoch, written after every epoch; ``--resume`` continues from the last one with the
+saved settings), ``best.weights.h5`` (the epoch with the best validation accuracy), ``state.json``
+(per-epoch history) and the image cache. ``export/export_face.py`` turns the best weights into ONNX.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from face_data import LABELS, SIZE, class_weights, load_split, make_dataset
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULTS = {
+    "width": 32,
+    "epochs": 55,
+    "batch_size": 64,
+    "lr": 2e-3,
+    "weight_decay": 0.05,
+    "warmup_epochs": 1.0,
+    "label_smoothing": 0.1,
+    "class_power": 0.5,
+    "dropout": 0.4,
+    "patience": 12,
+    "seed": 1234,
+    "bf16": False,
+}
+
+
+def build_model(width: int, dropout: float = 0.0, bf16: bool = False):  # noqa: ANN201 - tf_keras.Model
+    """VGG-style CNN: 4 stages of 3×3 conv + BatchNorm + ReLU (1, 2, 2, 2 convs; width ×1, ×2, ×4, ×8),
+    max-pool after each, global average pooling, dropout, dense softmax (float32 even under bf16)."""
+    import tf_keras as k
+
+    k.mixed_precision.set_global_policy("mixed_bfloat16" if bf16 else "float32")
+    inp = k.Input((SIZE, SIZE, 1), name="input")
+    x = inp
+    for stage, convs in enumerate((1, 2, 2, 2)):
+        for _ in range(convs):
+            x = k.layers.Conv2D(width * 2**stage, 3, padding="same", use_bias=False)(x)
+            x = k.layers.BatchNormalization()(x)
+            x = k.layers.ReLU()(x)
+        x = k.layers.MaxPooling2D()(x)
+    x = k.layers.GlobalAveragePooling2D()(x)
+    x = k.layers.Dropout(dropout)(x)
+    x = k.layers.Dense(len(LABELS))(x)
+    out = k.layers.Activation("softmax", dtype="float32", name="predictions")(x)
+    return k.Model(inp, out, name="emostream_face_cnn")
+
+
+class WarmupCosine:
+    """Learning rate per optimizer step: linear warm-up to ``peak``, then cosine decay to 0."""
+
+    def __new__(cls, peak: float, warmup: int, total: int):  # noqa: ANN204
+        import tensorflow as tf
+        import tf_keras as k
+
+        class _Schedule(k.optimizers.schedules.LearningRateSchedule):
+            def __call__(self, step):  # noqa: ANN001, ANN204
+                s = tf.cast(step, tf.float32)
+                warm = peak * (s + 1.0) / float(max(warmup, 1))
+                t = tf.clip_by_value((s - warmup) / float(max(total - warmup, 1)), 0.0, 1.0)
+                return tf.where(s < warmup, warm, 0.5 * peak * (1.0 + tf.cos(math.pi * t)))
+
+            def get_config(self) -> dict:
+                return {"peak": peak, "warmup": warmup, "total": total}
+
+        return _Schedule()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, help="FER2013 root with train/ and test/ (default: shared/data/fer2013)")
+    ap.add_argument("--out", type=Path, default=ROOT / "checkpoints" / "face_cnn")
+    ap.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    ap.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
+    ap.add_argument("--limit", type=int, default=0, help="images per class (0: all; for smoke tests)")
+    ap.add_argument("--max-steps", type=int, default=0, help="steps per epoch cap (0: the whole epoch)")
+    for name, value in DEFAULTS.items():
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            ap.add_argument(flag, action="store_true", default=None)
+        else:
+            ap.add_argument(flag, type=type(value), default=None, help=f"default {value}")
+    return ap.parse_args(argv)
+
+
+def resolve_hparams(args: argparse.Namespace) -> dict:
+    """The settings: saved ones on --resume (only --epochs and --patience may be changed), else defaults + flags."""
+    path = args.out / "hparams.json"
+    given = {k: getattr(args, k) for k in DEFAULTS if getattr(args, k) is not None}
+    if args.resume and path.is_file():
+        hp = json.loads(path.read_text())
+        changed = {k: v for k, v in given.items() if hp.get(k) != v and k not in ("epochs", "patience")}
+        if changed:
+            raise SystemExit(f"--resume keeps the saved settings; cannot change {sorted(changed)}")
+        hp.update({k: v for k, v in given.items() if k in ("epochs", "patience")})
+    elif not args.resume and (args.out / "state.json").is_file():
+        raise SystemExit(f"{args.out} already holds a run: pass --resume, or another --out")
+    else:
+        hp = {**DEFAULTS, **given}
+    return hp
+
+
+def train(args: argparse.Namespace) -> dict:
+    import tensorflow as tf
+    import tf_keras as k
+
+    hp = resolve_hparams(args)
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(min(2, args.threads))
+    tf.keras.utils.set_random_seed(hp["seed"])
+    data = args.data or _default_data()
+    cache = None if args.limit else args.out / "fer2013_{}.npz"
+    x_tr, y_tr = load_split(data, "train", args.limit, cache and Path(str(cache).format("train")))
+    x_va, y_va = load_split(data, "test", args.limit, cache and Path(str(cache).format("test")))
+    weights = class_weights(y_tr, hp["class_power"])
+    steps = len(x_tr) // hp["batch_size"]
+    if args.max_steps:
+        steps = min(steps, args.max_steps)
+    args.out.mkdir(parents=True, exist_ok=True)
+    hp_record = {**hp, "data": str(data), "n_train": len(x_tr), "n_val": len(x_va), "steps_per_epoch": steps,
+                 "class_weights": dict(zip(LABELS, map(float, weights), strict=True)), "keras": "tf_keras",
+                 "tensorflow": tf.__version__, "limit": args.limit, "max_steps": args.max_steps}
+    (args.out / "hparams.json").write_text(json.dumps(hp_record, indent=2) + "\n")
+
+    model = build_model(hp["width"], hp["dropout"], hp["bf16"])
+    schedule = WarmupCosine(hp["lr"], int(hp["warmup_epochs"] * steps), hp["epochs"] * steps)
+    opt = k.optimizers.AdamW(learning_rate=schedule, weight_decay=hp["weight_decay"])
+    opt.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
+    model.compile(optimizer=opt, loss=k.losses.CategoricalCrossentropy(label_smoothing=hp["label_smoothing"]),
+                  metrics=["accuracy"], weighted_metrics=[])
+    epoch_var = tf.Variable(0, dtype=tf.int64, name="epoch")
+    ckpt = tf.train.Checkpoint(model=model, optimizer=opt, epoch=epoch_var)
+    manager = tf.train.CheckpointManager(ckpt, str(args.out), max_to_keep=2)
+    state_path = args.out / "state.json"
+    state = {"history": [], "best_epoch": 0, "best_val_accuracy": 0.0}
+    if args.resume:
+        if manager.latest_checkpoint is None:
+            raise SystemExit(f"--resume: no checkpoint in {args.out}")
+        ckpt.restore(manager.latest_checkpoint).expect_partial()
+        state = json.loads(state_path.read_text())
+        print(f"resumed {manager.latest_checkpoint} at epoch {int(epoch_var.numpy())}", flush=True)
+    start = int(epoch_var.numpy())
+    if start >= hp["epochs"] or start - state["best_epoch"] > hp["patience"]:
+        print(f"nothing to do: epoch {start}, best {state['best_epoch']}", flush=True)
+        return state
+    train_ds = make_dataset(x_tr, y_tr, weights, hp["batch_size"], hp["seed"] + start, train=True)
+    val_ds = make_dataset(x_va, y_va, None, 256, 0, train=False)
+
+    class Keeper(k.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.t0 = time.monotonic()
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            logs = logs or {}
+            row = {"epoch": epoch + 1, "seconds": round(time.monotonic() - self.t0, 1),
+                   "lr": float(schedule(opt.iterations)),
+                   **{key: round(float(v), 5) for key, v in logs.items()}}
+            state["history"].append(row)
+            if row.get("val_accuracy", 0.0) > state["best_val_accuracy"]:
+                state["best_val_accuracy"], state["best_epoch"] = row["val_accuracy"], epoch + 1
+                model.save_weights(str(args.out / "best.weights.h5"))
+            epoch_var.assign(epoch + 1)
+            manager.save(checkpoint_number=epoch + 1)
+            tmp = state_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(state, indent=1) + "\n")
+            tmp.replace(state_path)  # atomic: a kill never leaves a torn state.json
+            print(json.dumps(row), flush=True)
+            if epoch + 1 - state["best_epoch"] > hp["patience"]:
+                print(f"early stop: no better validation accuracy since epoch {state['best_epoch']}", flush=True)
+                self.model.stop_training = True
+
+    model.fit(train_ds.repeat(), steps_per_epoch=steps, epochs=hp["epochs"], initial_epoch=start,
+              validation_data=val_ds, callbacks=[Keeper()], verbose=2)
+    print(f"best epoch {state['best_epoch']}: val accuracy {state['best_val_accuracy']:.4f}", flush=True)
+    return state
+
+
+def _default_data() -> Path:
+    sys.path.insert(0, str(ROOT))
+    from emostream.runtime import shared_dir
+
+    shared = shared_dir()
+    if shared is None:
+        raise SystemExit("no shared folder: pass --data or set EMOSTREAM_SHARED")
+    return shared / "data" / "fer2013"
+
+
+if __name__ == "__main__":
+    train(parse_args())

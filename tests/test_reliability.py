@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import redis
-
 from conftest import RtspServer
+
 from emostream.localredis import LocalRedis, free_port
 from emostream.spool import Spool
 
@@ -134,7 +134,8 @@ def test_rtsp_server_restarted_ten_times(
     cfg = tmp_path / "c.yaml"
     cfg.write_text(
         f"cameras:\n  - {{id: door, url: '{rtsp_server.url}', fps: 5, watchdog: 2}}\n"
-        f"redis: {{url: '{redis_server.url}', spool_dir: '{tmp_path / 'spool'}'}}\nmetrics: {{port: {port}}}\n"
+        f"redis: {{url: '{redis_server.url}', spool_dir: '{tmp_path / 'spool'}'}}\n"
+        f"metrics: {{port: {port}}}\n"
     )
     proc = _daemon(cfg)
     up = 'emostream_source_up{camera="door"}'

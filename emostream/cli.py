@@ -1,4 +1,4 @@
-"""The ``emostream`` command: run | check-config | bench | demo.
+"""The ``emostream`` command: run | check-config | bench | demo | eval | dashboard | report.
 
 Logging is one line per message; errors a user can fix (bad config, missing model, unreadable
 source) are printed as one line without a traceback. ``--json`` commands print one JSON object as
@@ -171,10 +171,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     import os
 
     try:
-        from .dashboard import serve
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
     except ImportError as exc:
-        print(f"emostream: the dashboard needs its extra: pip install 'emostream[dashboard]' ({exc})", file=sys.stderr)
+        print(f"emostream: dashboard needs: pip install 'emostream[dashboard]' ({exc})", file=sys.stderr)
         return 1
+    from .dashboard import serve
+
     _setup_logging(args.log_level or "INFO")
     url = args.redis_url or os.environ.get("EMOSTREAM_REDIS_URL") or "redis://localhost:6379/0"
     metrics = args.metrics_url or ["http://127.0.0.1:9108"]
@@ -183,6 +186,12 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    try:
+        import matplotlib  # noqa: F401
+        import tqdm  # noqa: F401
+    except ImportError as exc:
+        print(f"emostream: report needs: pip install 'emostream[report]' ({exc})", file=sys.stderr)
+        return 1
     from .report import ReportError, make_report
 
     _setup_logging(args.log_level or "WARNING")
@@ -195,6 +204,26 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 1
     for name, path in out.items():
         print(f"{name:>10}: {path}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .classify import FaceEmotionClassifier
+    from .evaluate import confusion_png, evaluate
+
+    _setup_logging(args.log_level or "WARNING")
+    clf = FaceEmotionClassifier(args.model, threads=args.threads, margin=args.margin)
+    mode = "detect" if args.detect else "whole"
+    try:
+        report = evaluate(Path(args.dir), clf, mode=mode, face_scale=args.face_scale, limit=args.limit)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"emostream: {exc}", file=sys.stderr)
+        return 2
+    if args.confusion_png:
+        confusion_png(report, Path(args.confusion_png))
+    if not args.json:
+        print(report.text())
+    print(json.dumps({"model": str(args.model or "default"), **report.as_dict()}))
     return 0
 
 
@@ -245,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("report", help="analyse a recorded video: events (JSONL, CSV), summary, plots")
     p.add_argument("video", help="video file (anything FFmpeg decodes)")
-    p.add_argument("--out", help="output folder (default: <video name>-report beside the current folder)")
+    p.add_argument("--out", help="output folder (default: ./<video name>-report)")
     p.add_argument("--config", help="YAML config whose models and settings to use (cameras ignored)")
     p.add_argument("--fps", type=float, default=0.0, help="frames analysed per second (default 0: every one)")
     p.add_argument("--annotate", action="store_true", help="also write annotated.mp4 with boxes and labels")
@@ -264,6 +293,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count", type=int, help="exit after printing this many events")
     p.add_argument("--seconds", type=float, default=0.0, help="exit after this many seconds (0: never)")
     p.set_defaults(func=cmd_tail)
+
+    p = sub.add_parser("eval", help="accuracy of the face-emotion model on labelled images (DIR/<emotion>/)")
+    p.add_argument("what", choices=["faces"], help="what to evaluate")
+    p.add_argument("dir", help="folder with one sub-folder per emotion (e.g. FER2013 test/)")
+    p.add_argument("--model", help="ONNX face-emotion model (default: the shipped one)")
+    p.add_argument("--json", action="store_true", help="print only the JSON result")
+    p.add_argument("--confusion-png", metavar="PATH", help="also draw the confusion matrix as a PNG")
+    p.add_argument("--detect", action="store_true", help="daemon path: paste into a frame, detect, crop")
+    p.add_argument("--face-scale", type=float, default=2.0, help="--detect: face size factor in the frame")
+    p.add_argument("--margin", type=float, help="--detect: crop margin (default: the model's)")
+    p.add_argument("--limit", type=int, default=0, help="images per emotion (0: all)")
+    p.add_argument("--threads", type=int, default=1)
+    p.set_defaults(func=cmd_eval)
 
     args = parser.parse_args(argv)
     try:

@@ -28,11 +28,18 @@ def serve(
     from .app import create_app
 
     app = create_app(redis_url, stream, metrics_urls, window=window, bucket=bucket)
+    hub = app.state.hub
+
+    class _Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: object) -> None:
+            hub.closing = True  # lets the open event streams end, so shutdown need not cut them
+            super().handle_exit(sig, frame)  # type: ignore[arg-type]
+
     log.info("dashboard on http://%s:%d/ (events from %s)", host, port, stream)
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=2
+        app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=3
     )
-    uvicorn.Server(config).run()
+    _Server(config).run()
 
 
 __all__ = ["serve"]

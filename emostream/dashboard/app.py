@@ -48,6 +48,7 @@ class Hub:
         self.redis: dict[str, Any] = {"up": False, "error": "connecting", "url": redact(redis_url)}
         self.cursor: str | None = None
         self.version = 0
+        self.closing = False  # set on shutdown: event streams end
         self._changed = asyncio.Event()
 
     def bump(self) -> None:
@@ -121,7 +122,9 @@ class Hub:
                 result = await asyncio.to_thread(probe.poll)
                 for cam, values in result.get("cameras", {}).items():
                     self.state.camera(cam)  # cameras the daemon runs show before their first event
-                    if "tracks" in values:
+                    if values.get("restarted"):  # its old tracks will never get their face.lost
+                        self.state.reconcile(cam, 0, checked)
+                    elif "tracks" in values:
                         self.state.reconcile(cam, int(values["tracks"]), checked)
             self.bump()
             await asyncio.sleep(every)
@@ -172,7 +175,7 @@ def create_app(
         async def stream() -> AsyncIterator[str]:
             yield "retry: 1000\n\n"
             seen = -1
-            while not await request.is_disconnected():
+            while not hub.closing and not await request.is_disconnected():
                 if hub.version != seen:
                     seen = hub.version
                     yield f"event: state\ndata: {json.dumps(hub.snapshot(), separators=(',', ':'))}\n\n"

@@ -3,7 +3,8 @@
 Each configured endpoint (``http://127.0.0.1:9108`` by default) is polled for ``/metrics`` and
 ``/readyz``; the Prometheus text is reduced to what a person watching the page needs: is the daemon
 up and ready, is its Redis up, and per camera whether the source delivers, the analysed frames per
-second (from the counter's growth between polls) and how many faces are tracked.
+second (from the counter's growth between polls) and how many faces are tracked. A counter that
+went back means the daemon restarted.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
 TIMEOUT = 2.0
+RATE_WINDOW = 5.0  # seconds over which frames/s is averaged
 
 
 def parse_metrics(text: str) -> dict[str, Any]:
@@ -61,7 +64,8 @@ class HealthProbe:
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
-        self._prev: dict[str, tuple[float, float]] = {}  # camera -> (monotonic time, analysed frames)
+        # camera -> (monotonic time, analysed frames) samples of the last RATE_WINDOW seconds
+        self._prev: dict[str, deque[tuple[float, float]]] = {}
         self.last: dict[str, Any] = {"url": self.base_url, "up": False, "error": "not polled yet"}
 
     def poll(self) -> dict[str, Any]:
@@ -80,14 +84,18 @@ class HealthProbe:
             out["up"], out["error"] = True, None
         except (OSError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc
-            self._prev.clear()
             self.last = {**out, "up": False, "ready": False, "error": str(reason)[:200], "cameras": {}}
             return self.last
         for cam, values in out["cameras"].items():
             frames = values.get("analysed", 0.0)
-            prev = self._prev.get(cam)
-            if prev is not None and now > prev[0] and frames >= prev[1]:
-                values["fps"] = round((frames - prev[1]) / (now - prev[0]), 2)
-            self._prev[cam] = (now, frames)
+            samples = self._prev.setdefault(cam, deque())
+            if samples and frames < samples[-1][1]:
+                values["restarted"] = True  # a counter only goes back when its process is new
+                samples.clear()
+            while samples and now - samples[0][0] > RATE_WINDOW:
+                samples.popleft()
+            if samples and now > samples[0][0]:
+                values["fps"] = round((frames - samples[0][1]) / (now - samples[0][0]), 2)
+            samples.append((now, frames))
         self.last = out
         return out

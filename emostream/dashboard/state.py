@@ -126,8 +126,8 @@ class DashboardState:
     def reconcile(self, cam: str, active: int, checked: float, grace: float = 3.0) -> bool:
         """The daemon says ``cam`` tracks ``active`` faces: if none, forget people not updated lately.
 
-        Covers tracks whose ``lost`` event never came (the daemon was killed or restarted). Returns
-        True if anything changed.
+        Covers tracks whose ``lost`` event never came (the daemon was killed or restarted; the caller
+        passes 0 when it saw the daemon restart). Returns True if anything changed.
         """
         view = self.cameras.get(cam)
         if view is None or active > 0:

@@ -73,7 +73,7 @@ def plot_shares(shares: dict[str, float], tracks: list[dict[str, Any]], title: s
     for bar, v in zip(bars, values, strict=True):
         ax.annotate(f"{v:.0f}%", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
     seconds = sum(float(t.get("dwell") or 0.0) for t in tracks)
-    ax.set_ylabel("share of tracked time (%)")
+    ax.set_ylabel("share of tracked time leading (%)")
     ax.set_ylim(0, max([*values, 1.0]) * 1.15)
     ax.set_title(f"{title}: {len(tracks)} tracks, {seconds:.1f} s tracked", fontsize=11)
     if not labels:

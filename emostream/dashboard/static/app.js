@@ -27,7 +27,8 @@ function el(tag, attrs = {}, ...children) {
 
 function setPill(node, text, level) {
   node.textContent = text;
-  node.className = `pill ${level}`;
+  node.classList.remove("ok", "bad", "warn");
+  node.classList.add("pill", level);
 }
 
 function seconds(s) {
@@ -86,7 +87,8 @@ function cameraCard(id, cam, health, now, snap) {
   const recent = el("ol", { class: "recent" }, ...cam.recent.map((e) =>
     el("li", { class: "event" }, `${(e.time || "").slice(11, 19)}  ${e.type}  #${e.track}  ` +
       (e.emotion ? `${e.previous ? e.previous + " → " : ""}${e.emotion}` : ""))));
-  const card = el("section", { class: "camera", "data-camera": id },
+  const down = !health && snap.daemons.some((d) => !d.up);  // nobody vouches for these faces now
+  const card = el("section", { class: "camera" + (down ? " stale" : ""), "data-camera": id, "data-events": cam.events },
     el("h2", {}, el("span", { class: "camera-id" }, id), badge),
     el("div", { class: "meta" }, meta.join(" · ")),
     peopleTable(cam.people, now), canvas,

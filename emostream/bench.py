@@ -12,7 +12,7 @@ import numpy as np
 
 from . import __version__
 from .cli import build_config
-from .config import CameraConfig
+from .config import CameraConfig, ShardConfig
 from .localredis import LocalRedis
 from .metrics import STAGES
 from .pipeline import Pipeline
@@ -45,7 +45,8 @@ def run_bench(
         # threads of other cameras competing for the same core.
         for uri in [s for s in sources for _ in range(max(1, repeat))]:
             cam = CameraConfig(id="bench", url=uri, fps=0, realtime=False, loop=False, queue_size=8)
-            run_cfg = cfg.model_copy(update={"cameras": [cam]})
+            # One camera, whole: daemon sharding (config or EMOSTREAM_SHARD_*) does not apply to a benchmark.
+            run_cfg = cfg.model_copy(update={"cameras": [cam], "shard": ShardConfig()})
             pipe = Pipeline(run_cfg, models=models)
             t0 = time.perf_counter()
             pipe.start()

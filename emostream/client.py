@@ -8,7 +8,7 @@ and every group (``dashboard``, ``archiver``, ...) independently gets every even
     from emostream.client import EventConsumer
 
     consumer = EventConsumer("redis://redis:6379/0", group="dashboard")
-    for msg in consumer.messages():          # blocks; reconnects are up to redis-py
+    for msg in consumer.messages():          # blocks; waits out Redis outages after the start
         print(msg.camera, msg.type, msg.event.get("emotion"))
         # the message is XACKed when the loop asks for the next one: a crash in this body means
         # the entry stays pending and is delivered again (at least once; de-duplicate on msg.event["id"])
@@ -178,6 +178,9 @@ class EventConsumer:
         caller asks for the next one, so a message whose handling raised stays pending."""
         deadline = None if seconds is None else time.monotonic() + seconds
         done = 0
+        backoff = 0.5
+        if not self._group_ready:
+            self.ensure_group()  # an unreachable Redis at the start is an error for the caller
         while limit is None or done < limit:
             block = self.block_ms
             if deadline is not None:
@@ -185,12 +188,28 @@ class EventConsumer:
                 if left <= 0:
                     return
                 block = max(1, min(block, int(left * 1000)))
-            for msg in self.poll(block):
-                yield msg
-                self.ack(msg.id)
-                done += 1
-                if limit is not None and done >= limit:
-                    return
+            try:
+                batch = self.poll(block)
+                for msg in batch:
+                    yield msg
+                    self.ack(msg.id)
+                    done += 1
+                    if limit is not None and done >= limit:
+                        return
+                backoff = 0.5
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                # Later outages are waited out; what was delivered but not acked is read again first.
+                log.warning("redis unreachable (%s); retrying in %.1f s", type(exc).__name__, backoff)
+                self._own_pending_done = False
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            except redis.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                log.warning(
+                    "consumer group %s or stream %s is gone; creating it again", self.group, self.stream
+                )
+                self._group_ready = False
 
 
 def format_event(msg: Message) -> str:

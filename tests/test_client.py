@@ -164,3 +164,24 @@ def test_redis_cluster_node(tmp_path: Path) -> None:
         assert [m.id for m in consumer.messages(limit=3, seconds=5)] == ids
         assert _pending(client, "dash") == 0
         client.close()
+
+
+def test_consumer_waits_out_a_redis_restart() -> None:
+    """Redis goes away and comes back empty on the same port: the reader retries, re-creates its group
+    and goes on with the new entries."""
+    first = LocalRedis().start()
+    client = redis.Redis.from_url(first.url, decode_responses=True)
+    consumer = EventConsumer(client, group="dash", consumer="a", start="0", block_ms=50)
+    _xadd(client, 1)
+    stream = consumer.messages(seconds=30)
+    assert next(stream).camera == "cam"
+    first.cleanup()
+    second = LocalRedis(port=first.port).start()
+    try:
+        ids = _xadd(redis.Redis.from_url(second.url, decode_responses=True), 2, camera="after")
+        got = [next(stream), next(stream)]
+        assert [m.id for m in got] == ids and got[0].camera == "after"
+    finally:
+        stream.close()
+        client.close()
+        second.cleanup()

@@ -196,3 +196,27 @@ def test_bench_json_counts_every_frame(media: list[Path]) -> None:
     assert set(out["stage_ms"]) == {"decode", "detect", "classify", "track", "publish"}
     assert out["published"] == out["events"] > 0
     assert out["frame_to_publish_ms"]["p99"] >= out["frame_to_publish_ms"]["p50"] > 0
+
+
+def test_ready_before_any_event(redis_server: LocalRedis) -> None:
+    """A daemon whose cameras have produced nothing yet is ready as soon as Redis answers."""
+    from emostream.config import parse
+    from emostream.pipeline import Pipeline
+
+    port = free_port()
+    cfg = parse(
+        {
+            "cameras": [{"id": "down", "url": "rtsp://127.0.0.1:9/x"}],
+            "redis": {"url": redis_server.url, "spool": False},
+            "metrics": {"port": port},
+        },
+        env={},
+    )
+    pipe = Pipeline(cfg)
+    pipe.start()
+    try:
+        ready = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5).read())
+        assert ready == {"ready": True, "redis": True, "sources": {"down": True}}
+    finally:
+        summary = pipe.stop()
+    assert summary["published"] == 0

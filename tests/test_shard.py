@@ -49,7 +49,7 @@ def test_index_from_config_env_or_hostname() -> None:
     assert shard.resolve(ShardConfig(index=1, count=2), hostname="emostream-0") == (1, 2)
     with pytest.raises(ConfigError, match="no '-N' suffix"):
         shard.resolve(ShardConfig(count=3), hostname="laptop")
-    with pytest.raises(ConfigError, match="ordinal 3 is not below shard.count 3"):
+    with pytest.raises(ConfigError, match=r"ordinal 3 is not below shard\.count 3"):
         shard.resolve(ShardConfig(count=3), hostname="emostream-3")
 
 
@@ -102,3 +102,44 @@ def test_empty_shard_idles_until_stopped(redis_server: LocalRedis) -> None:
     pipe.start()
     assert pipe.cameras == {} and pipe.wait(0.3) is False  # stays up (ready) instead of exiting
     assert pipe.stop()["cameras"] == 0
+
+
+def test_daemon_on_an_empty_shard_stays_ready_until_sigterm(tmp_path: Path, redis_server: LocalRedis) -> None:
+    import json
+    import os
+    import signal
+    import time
+    import urllib.error
+    import urllib.request
+
+    from emostream.localredis import free_port
+
+    empty = next(i for i in range(4) if not shard.assignment(["only-camera"], 4)[i])
+    port = free_port()
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        f"cameras: [{{id: only-camera, url: missing.mp4}}]\nredis: {{url: '{redis_server.url}'}}\n"
+        f"metrics: {{port: {port}}}\n"
+    )
+    env = {**os.environ, "EMOSTREAM_SHARD_INDEX": str(empty), "EMOSTREAM_SHARD_COUNT": "4"}
+    env["EMOSTREAM_STATE_DIR"] = str(tmp_path / "state")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emostream", "run", str(cfg)], stderr=subprocess.PIPE, text=True, env=env
+    )
+    deadline = time.monotonic() + 60
+    ready = None
+    while ready is None and time.monotonic() < deadline and proc.poll() is None:
+        try:
+            ready = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2).read())
+        except urllib.error.HTTPError as exc:  # 503 until Redis took a first write: still serving
+            ready = json.loads(exc.read())
+        except OSError:
+            time.sleep(0.3)
+    assert ready is not None and ready["sources"] == {}, ready
+    assert urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).status == 200
+    time.sleep(1.0)
+    assert proc.poll() is None  # still up: an empty shard does not exit
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert f"shard {empty} of 4: 0 of 1 cameras" in err

@@ -29,6 +29,7 @@ from .video import redact
 log = logging.getLogger("emostream.publish")
 BATCH = 256
 TAIL_CHECK = 2000  # stream entries inspected for duplicates after a failed write
+IDLE_PING = 5.0  # seconds without events after which Redis is pinged
 
 
 def connect(url: str) -> redis.Redis:
@@ -150,9 +151,14 @@ class Publisher:
         failures = 0
         while True:
             with self._cv:
-                self._cv.wait_for(
-                    lambda: self._buf or self._closing or (self.spool is not None and len(self.spool))
+                busy = self._cv.wait_for(
+                    lambda: self._buf or self._closing or (self.spool is not None and len(self.spool)),
+                    timeout=IDLE_PING,
                 )
+            if not busy:
+                self._idle_ping()
+                continue
+            with self._cv:
                 if self._closing and not self._buf and (self.spool is None or not len(self.spool)):
                     return
                 if self._closing and self._give_up_at is not None and time.monotonic() > self._give_up_at:
@@ -195,6 +201,19 @@ class Publisher:
             self.connected = True
             failures = 0
             self._delivered(batch, time.perf_counter() - t0)
+
+    def _idle_ping(self) -> None:
+        """With nothing to write for a while, ask Redis anyway, so redis_up and /readyz stay true to life."""
+        alive = self.ping()
+        self.metrics.redis_up.set(1 if alive else 0)
+        if alive != self.connected:
+            log.log(
+                logging.INFO if alive else logging.WARNING,
+                "redis %s %s",
+                redact(self.url),
+                "reachable" if alive else "unreachable (idle check)",
+            )
+        self.connected = alive
 
     def _delivered(self, batch: list[Event], seconds: float) -> None:
         self.metrics.redis_up.set(1)

@@ -149,3 +149,22 @@ def test_auth_through_the_url() -> None:
         assert _wait(lambda: wrong.metrics.registry.get_sample_value("emostream_publish_errors_total") >= 1)
         wrong.stop(timeout=0.2)
         assert wrong.published == 0 and wrong.pending == 1
+
+
+def test_idle_publisher_notices_redis_going_away(monkeypatch) -> None:
+    import emostream.publish as publish
+
+    monkeypatch.setattr(publish, "IDLE_PING", 0.1)
+    server = LocalRedis().start()
+    metrics = Metrics()
+    pub = Publisher(server.url, RedisConfig(url=server.url), metrics)
+    pub.start()
+    assert _wait(lambda: metrics.registry.get_sample_value("emostream_redis_up") == 1)
+    assert pub.connected and pub.published == 0
+    server.stop()
+    assert _wait(lambda: metrics.registry.get_sample_value("emostream_redis_up") == 0)
+    assert not pub.connected
+    server.start()
+    assert _wait(lambda: pub.connected)
+    pub.stop()
+    server.cleanup()

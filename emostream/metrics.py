@@ -97,6 +97,56 @@ class Metrics:
             "emostream_spool_events", "Events waiting for Redis in the on-disk spool.", registry=r
         )
         self.redis_up = Gauge("emostream_redis_up", "1 while the last Redis write succeeded.", registry=r)
+        # Audio path (labelled by audio source id).
+        self.audio_chunks_captured = Counter(
+            "emostream_audio_chunks_captured",
+            "0.1 s audio chunks read from the source.",
+            ["source"],
+            registry=r,
+        )
+        self.audio_chunks_dropped = Counter(
+            "emostream_audio_chunks_dropped",
+            "Audio chunks not analysed: reason=queue_full (live source outran analysis) or invalid.",
+            ["source", "reason"],
+            registry=r,
+        )
+        self.audio_windows = Counter(
+            "emostream_audio_windows",
+            "Audio windows analysed, by voice activity verdict: vad=speech, silence or invalid.",
+            ["source", "vad"],
+            registry=r,
+        )
+        self.audio_speech_ratio = Gauge(
+            "emostream_audio_speech_ratio",
+            "Share of voiced frames in the source's last analysed window (0..1).",
+            ["source"],
+            registry=r,
+        )
+        self.voice_classify_seconds = Histogram(
+            "emostream_voice_classify_seconds",
+            "Time to classify one speech window (features + model).",
+            ["source"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.voice_events = Counter(
+            "emostream_voice_events",
+            "Voice events produced, by type and emotion.",
+            ["source", "type", "emotion"],
+            registry=r,
+        )
+        self.audio_source_up = Gauge(
+            "emostream_audio_source_up", "1 while the audio source delivers samples.", ["source"], registry=r
+        )
+        self.audio_reconnects = Counter(
+            "emostream_audio_reconnects", "Attempts to reopen a lost audio source.", ["source"], registry=r
+        )
+        self.audio_source_errors = Counter(
+            "emostream_audio_source_errors",
+            "Failures to open or read an audio source.",
+            ["source"],
+            registry=r,
+        )
 
     def init_camera_series(self, cameras: Iterable[str]) -> None:
         """Start every per-camera series at zero so dashboards see the camera before its first frame."""
@@ -111,6 +161,19 @@ class Metrics:
             self.source_up.labels(cam).set(0)
             self.reconnects.labels(cam)
             self.source_errors.labels(cam)
+
+    def init_audio_series(self, sources: Iterable[str]) -> None:
+        """Start every per-audio-source series at zero."""
+        for src in sources:
+            self.audio_chunks_captured.labels(src)
+            self.audio_chunks_dropped.labels(src, "queue_full")
+            self.audio_chunks_dropped.labels(src, "invalid")
+            for vad in ("speech", "silence", "invalid"):
+                self.audio_windows.labels(src, vad)
+            self.audio_speech_ratio.labels(src).set(0)
+            self.audio_source_up.labels(src).set(0)
+            self.audio_reconnects.labels(src)
+            self.audio_source_errors.labels(src)
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):

@@ -1,6 +1,7 @@
 """The wiring of the data path: sources → queues → analysis → publisher, with start, stop and join.
 
-One capture thread and one analysis thread per camera; the detector and classifier sessions are
+One capture thread and one analysis thread per camera and per audio source (:class:`VoiceChannel`,
+whose events go through the same publisher); the detector, classifier and speech-model sessions are
 shared (onnxruntime sessions are safe to run from several threads). Shutdown goes in data-flow
 order: sources stop and close their queues, analysis drains what was queued and ends every track,
 the publisher writes what is left, then the metrics server and the private Redis go.
@@ -15,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 
@@ -33,6 +35,9 @@ from .snapshot import write_snapshot
 from .spool import Spool
 from .types import Event, Face, Frame, TrackedFace
 from .video import VideoSource, policy_for, redact
+
+if TYPE_CHECKING:  # the voice path (librosa) is imported only when audio sources are configured
+    from .voice import SpeechClassifier, VoiceChannel
 
 log = logging.getLogger("emostream.pipeline")
 
@@ -75,6 +80,8 @@ class Pipeline:
         self.detector, self.classifier = models
         self.cameras: dict[str, _Camera] = {}
         self.publisher: Publisher | None = None
+        self.voices: dict[str, VoiceChannel] = {}
+        self.speech: SpeechClassifier | None = None  # loaded by start() only when audio is configured
 
     @property
     def redis_url(self) -> str:
@@ -92,7 +99,17 @@ class Pipeline:
         enabled = [c for c in self.cfg.cameras if c.enabled]
         index, count = shard.resolve(self.cfg.shard)
         cams = shard.select(enabled, index, count)
-        self._idle = count > 1 and not cams  # an empty shard waits for a signal instead of exiting
+        cam_ids = {c.id for c in cams}
+        audio = [
+            a
+            for a in self.cfg.audio
+            if a.enabled and (a.camera in cam_ids if a.camera else bool(shard.select([a], index, count)))
+        ]
+        if audio and self.speech is None:
+            from .voice import SpeechClassifier
+
+            self.speech = SpeechClassifier(self.cfg.voice.model, threads=self.cfg.threads)
+        self._idle = count > 1 and not cams and not audio  # an empty shard waits for a signal
         if count > 1:
             log.info("shard %d of %d: %d of %d cameras", index, count, len(cams), len(enabled))
         if not self.cfg.redis.url:
@@ -123,9 +140,24 @@ class Pipeline:
             log.info(
                 "camera %s: %s source %s at %s fps", cam.id, source.kind, redact(cam.url), cam.fps or "every"
             )
+        self.metrics.init_audio_series(a.id for a in audio)
+        from .voice import VoiceChannel
+
+        for a in audio:
+            assert self.speech is not None
+            self.voices[a.id] = VoiceChannel(a, self.cfg, self.speech, self.metrics, self._stop, self._emit)
+            log.info(
+                "audio %s: %s %s → camera %s",
+                a.id,
+                self.voices[a.id].source.kind,
+                redact(a.url),
+                a.camera or a.id,
+            )
         for c in self.cameras.values():
             c.thread.start()
             c.source.start()
+        for v in self.voices.values():
+            v.start()
 
     def _open_spool(self, cams: list[CameraConfig]) -> Spool | None:
         """The on-disk spool for the configured Redis; none for a private Redis, which dies with us."""
@@ -186,30 +218,32 @@ class Pipeline:
 
     def ready(self) -> tuple[bool, dict[str, object]]:
         pub = self.publisher
-        redis_ok = pub is not None and pub.connected
+        # Ask Redis when nothing was written yet: a camera that sees no face must not keep a pod unready.
+        redis_ok = pub is not None and (pub.connected or pub.ping())
         sources = {cid: c.source.thread.is_alive() for cid, c in self.cameras.items()}
+        sources.update({f"audio:{aid}": v.source.thread.is_alive() for aid, v in self.voices.items()})
         return redis_ok, {"redis": redis_ok, "sources": sources}
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every analysis thread ended (all sources finished) or ``timeout``; True if ended."""
-        if self._idle:
+        if self._idle and timeout is not None:  # a daemon polling with a timeout idles; wait() returns
             self._stop.wait(timeout)
             return False
         deadline = None if timeout is None else time.monotonic() + timeout
-        for c in self.cameras.values():
+        for thread in [c.thread for c in self.cameras.values()] + [v.thread for v in self.voices.values()]:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            c.thread.join(left)
-            if c.thread.is_alive():
+            thread.join(left)
+            if thread.is_alive():
                 return False
         return True
 
     def stop(self, timeout: float = 5.0) -> dict[str, object]:
         """Stop in data-flow order and return the run's summary."""
         self._stop.set()
-        for c in self.cameras.values():
+        for c in [*self.cameras.values(), *self.voices.values()]:
             c.source.thread.join(timeout)
             c.queue.close()
-        for c in self.cameras.values():
+        for c in [*self.cameras.values(), *self.voices.values()]:
             c.thread.join(timeout)
         if self.publisher is not None:
             self.publisher.stop(timeout)
@@ -234,6 +268,10 @@ class Pipeline:
             "frames_dropped": int(totals["dropped"]),
             "faces": int(totals["faces"]),
             "events": sum(c.analyzer.events for c in self.cameras.values()),
+            "audio_sources": len(self.voices),
+            "audio_windows": sum(v.analyzer.windows for v in self.voices.values()),
+            "speech_windows": sum(v.analyzer.speech_windows for v in self.voices.values()),
+            "voice_events": sum(v.analyzer.events for v in self.voices.values()),
             "published": pub.published if pub else 0,
             "pending": pub.pending if pub else 0,
             "publish_dropped": pub.dropped if pub else 0,

@@ -14,6 +14,18 @@ import numpy as np
 FACE_EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 """The seven FER2013 classes, in the order the FER2013 labels (and the fer baseline) use."""
 
+SPEECH_EMOTIONS: tuple[str, ...] = (
+    "neutral",
+    "calm",
+    "happy",
+    "sad",
+    "angry",
+    "fearful",
+    "disgust",
+    "surprised",
+)
+"""The eight RAVDESS classes, in the order of RAVDESS's emotion codes 01..08 (the speech model's outputs)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Frame:
@@ -95,6 +107,21 @@ class Analysis:
     wall: float
     faces: tuple[TrackedFace, ...]
     lost: tuple[int, ...] = ()  # track ids that expired at this frame
+
+
+@dataclass(frozen=True, slots=True)
+class AudioChunk:
+    """A block of 16 kHz mono audio from one audio source, as captured (not yet windowed).
+
+    ``ts`` is the media time in seconds of its first sample (sample count / 16 000 since the source
+    opened, carried across reconnects and loops); ``wall`` is ``time.time()`` at capture.
+    """
+
+    source: str
+    seq: int
+    ts: float
+    wall: float
+    samples: np.ndarray = field(repr=False, compare=False)  # (n,) float32 in [-1, 1]
 
 
 @dataclass(frozen=True, slots=True)

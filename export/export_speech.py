@@ -1,0 +1,97 @@
+"""Export the speech model trained by ``export/train_speech.py --final`` to ONNX with tf2onnx.
+
+Writes ``models/speech_cnn.onnx`` (input ``input``: N × 64 mels × T frames × 1, batch and length
+dynamic; output ``predictions``: N × 8 probabilities; opset 13, float32) with ONNX metadata
+``labels``, ``features`` (:data:`emostream.features.FEATURE_SPEC`), ``sample_rate``, ``window``,
+``source`` and ``licence``, and ``models/speech_cnn.weights.h5`` (the Keras weights, for the parity
+test), then checks ONNX against Keras on random inputs and prints the largest difference::
+
+    .venv/bin/python export/export_speech.py [--weights checkpoints/speech/final/final.weights.h5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np
+from train_speech import HP, build_model
+
+from emostream.features import FEATURE_SPEC, N_MELS, SAMPLE_RATE, WINDOW_SECONDS, n_frames
+from emostream.types import SPEECH_EMOTIONS
+
+ROOT = Path(__file__).resolve().parent.parent
+LICENCE = (
+    "Trained on RAVDESS (Livingstone & Russo 2018, CC BY-NC-SA 4.0): non-commercial use only, "
+    "share-alike, attribution required, until retrained on licensed data."
+)
+
+
+def run_width(weights: Path) -> int:
+    """The network width the weights were trained with (the run's ``hparams.json``, else the default)."""
+    hp = weights.parent.parent / "hparams.json"
+    return int(json.loads(hp.read_text())["width"]) if hp.is_file() else int(HP["width"])
+
+
+def load_keras(weights: Path, width: int | None = None):
+    """The any-length network with trained weights."""
+    model = build_model(width or run_width(weights), 0.0, frames=None)
+    model.load_weights(str(weights))
+    return model
+
+
+def export(weights: Path, out: Path) -> float:
+    import onnx
+    import onnxruntime as ort
+    import tensorflow as tf
+    import tf2onnx
+
+    width = run_width(weights)
+    model = load_keras(weights, width)
+    spec = (tf.TensorSpec((None, N_MELS, None, 1), tf.float32, name="input"),)
+    proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=13)
+    meta = {
+        "labels": ",".join(SPEECH_EMOTIONS),
+        "features": FEATURE_SPEC,
+        "sample_rate": str(SAMPLE_RATE),
+        "window": str(WINDOW_SECONDS),
+        "width": str(width),
+        "source": "emostream export/train_speech.py --final (RAVDESS speech, actors 1-20)",
+        "licence": LICENCE,
+    }
+    for k, v in meta.items():
+        proto.metadata_props.add(key=k, value=v)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(proto, str(out))
+    model.save_weights(str(out.with_suffix(".weights.h5")))  # the network's weights only, no optimizer
+    sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    worst = 0.0
+    for frames in (n_frames(), n_frames(2.0), n_frames(5.0)):
+        x = rng.uniform(-1, 1, (4, N_MELS, frames, 1)).astype(np.float32)
+        ref = model(x, training=False).numpy()
+        got = sess.run(None, {"input": x})[0]
+        worst = max(worst, float(np.abs(ref - got).max()))
+    return worst
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = ROOT / "checkpoints" / "speech" / "final" / "final.weights.h5"
+    ap.add_argument("--weights", type=Path, default=default)
+    ap.add_argument("--out", type=Path, default=ROOT / "models" / "speech_cnn.onnx")
+    args = ap.parse_args()
+    worst = export(args.weights, args.out)
+    print(f"wrote {args.out} ({args.out.stat().st_size} bytes); max |ONNX - Keras| = {worst:.2e}")
+
+
+if __name__ == "__main__":
+    main()

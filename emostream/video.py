@@ -166,8 +166,8 @@ class VideoSource:
                         if not is_up:
                             is_up, failures = True, 0
                             up.set(1)
-                    if not self.live and not self.cam.loop:
-                        return
+                    if self._stop.is_set() or (not self.live and not self.cam.loop):
+                        return  # stopped by us, or a file that has ended: not an error
                     if not self.live:
                         continue
                     raise SourceError(f"{self.kind} {redact(self.cam.url)} ended")

@@ -204,3 +204,20 @@ def test_live_pace_source_drops_oldest_when_analysis_lags(media: list[Path]) -> 
     )
     left = [q.get(0), q.get(0)]
     assert [f.seq for f in left if f] == [60, 61]  # the freshest frames survive
+
+
+@pytest.mark.shared
+def test_stopping_a_live_source_is_not_an_error(rtsp_server: RtspServer) -> None:
+    metrics = Metrics()
+    cam = CameraConfig(id="r", url=rtsp_server.url, fps=5)
+    q: BoundedQueue[Frame] = BoundedQueue(2, policy_for(cam))
+    stop = threading.Event()
+    src = VideoSource(cam, q, metrics, stop)
+    src.start()
+    deadline = time.monotonic() + 20
+    while q.get(0.2) is None:
+        assert time.monotonic() < deadline
+    stop.set()
+    src.thread.join(10)
+    assert src.error is None
+    assert metrics.registry.get_sample_value("emostream_source_errors_total", {"camera": "r"}) in (None, 0.0)

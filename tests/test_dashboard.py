@@ -217,7 +217,8 @@ def test_dashboard_in_a_real_browser(
         page = _page(browser)
         assert page["conn"] == "live" and page["redis"] == "redis up" and page["images"] == 0
         _until("daemon healthy", lambda: _page(browser)["daemons"][0].startswith("daemon ok"), 10)
-        assert _page(browser)["cameras"]["desk"]["source"] == "source up"
+        # the first health poll may predate the first decoded frame (source_up starts at 0)
+        _until("source up", lambda: _page(browser)["cameras"]["desk"]["source"] == "source up", 10)
 
         # Event-to-page latency: an event written to the stream until the page shows it.
         lat = []

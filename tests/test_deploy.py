@@ -97,8 +97,8 @@ def test_dockerfile_is_multistage_non_root_with_healthcheck() -> None:
     assert "EMOSTREAM_MODELS=/opt/emostream/share/emostream/models" in env
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert '"share/emostream/models" = ["models/*.onnx"' in pyproject  # where pip puts the models
-    for model in (ROOT / "models").glob("*.onnx"):
-        assert f"models/{model.name}" in install, f"the build does not check {model.name} got installed"
+    # every model of the build context must have landed where EMOSTREAM_MODELS points
+    assert 'for m in models/*.onnx; do test -f "/opt/emostream/share/emostream/$m"' in install
     assert [a for i, a in final if i == "EXPOSE"] == ["9108"]
     assert json.loads(next(a for i, a in final if i == "ENTRYPOINT")) == ["emostream"]
     assert json.loads(next(a for i, a in final if i == "CMD")) == ["run", "/etc/emostream/emostream.yaml"]

@@ -240,7 +240,8 @@ def _env_overrides(data: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
             data.setdefault("shard", {})
             if isinstance(data["shard"], dict):
                 data["shard"][name] = value
-    for cam in data.get("cameras") or []:
+    cameras = data.get("cameras")
+    for cam in cameras if isinstance(cameras, list) else []:  # a wrong type is reported by validation
         if isinstance(cam, dict) and isinstance(cam.get("id"), str):
             key = "EMOSTREAM_CAMERA_" + re.sub(r"[^A-Za-z0-9]", "_", cam["id"]).upper() + "_URL"
             if env.get(key):

@@ -161,3 +161,41 @@ def test_odd_frames_give_no_faces_and_no_crash(analyzer: CameraAnalyzer, image: 
     decisions = analyzer.process(Frame("fuzz", before, float(before), 0.0, image))
     assert analyzer.frames == before + 1
     assert all(d.kind in {"appeared", "changed", "lost"} for d in decisions)
+
+
+@pytest.fixture(scope="module")
+def speech_classifier():
+    from emostream.voice import SpeechClassifier
+
+    return SpeechClassifier()
+
+
+special = st.sampled_from([0.0, 1.0, -1.0, 1e9, -1e9, float("nan"), float("inf"), float("-inf"), 1e-30])
+buffers = st.one_of(
+    st.lists(st.one_of(st.floats(-2, 2, width=32), special), max_size=20_000).map(
+        lambda v: np.asarray(v, np.float32)
+    ),
+    st.integers(0, 40_000).map(lambda n: np.zeros(n, np.float32)),
+    st.integers(0, 20_000).map(lambda n: np.random.default_rng(n).uniform(-1, 1, n).astype(np.float32)),
+    st.integers(1, 9_000).map(lambda n: np.full((n, 2), 0.3, np.float64)),  # stereo, wrong dtype
+    st.integers(0, 5).map(lambda n: np.arange(n, dtype=np.int16)),
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(buffers, min_size=1, max_size=6))
+def test_any_audio_buffers_are_windows_or_skips(speech_classifier, chunks: list[np.ndarray]) -> None:
+    """Empty, NaN, inf, huge, clipped, stereo, integer buffers: a decision, a counted skip, never a crash."""
+    from emostream.config import AudioSourceConfig
+    from emostream.types import AudioChunk
+    from emostream.voice import VoiceAnalyzer
+
+    src = AudioSourceConfig(id="fz", url="mic", window=1.0, hop=0.5)
+    a = VoiceAnalyzer(src, parse({}, env={}), speech_classifier, Metrics())
+    ts = 0.0
+    for i, buf in enumerate(chunks):
+        before = a.windows
+        decisions = a.process(AudioChunk("fz", i, ts, 0.0, buf))
+        ts += np.asarray(buf).size / 16_000
+        assert a.windows >= before
+        assert all(d.kind in {"appeared", "changed", "lost"} for d in decisions)

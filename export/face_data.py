@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,8 +22,10 @@ NORM_SCALE = 2.0 / 255.0  # x * scale + offset, stored in the ONNX metadata
 NORM_OFFSET = -1.0
 
 
-def load_split(root: Path, split: str, limit: int = 0, cache: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(N×48×48 uint8, N int64 labels) of ``root/split/<emotion>/*.jpg``; ``limit`` images per class (0: all)."""
+def load_split(
+    root: Path, split: str, limit: int = 0, cache: Path | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N×48×48 uint8, N labels) of ``root/split/<emotion>/*.jpg``; ``limit`` images per class (0: all)."""
     import cv2
 
     if cache is not None and cache.is_file() and not limit:
@@ -58,13 +61,13 @@ def class_weights(y: np.ndarray, power: float) -> np.ndarray:
     return (w / (w[y].mean())).astype(np.float32)
 
 
-def augment_batch(x, seed_stream):  # noqa: ANN001 - tf tensors
+def augment_batch(x: Any, seed_stream: Any) -> Any:
     """Randomly augmented float32 batch (B×48×48×1, values 0–255) → normalised model input."""
     import tensorflow as tf
 
     b = tf.shape(x)[0]
 
-    def uni(lo: float, hi: float, shape=None):  # noqa: ANN001
+    def uni(lo: float, hi: float, shape: Any = None) -> Any:
         return seed_stream.uniform(shape if shape is not None else (b,), lo, hi)
 
     x = tf.where(tf.reshape(uni(0.0, 1.0) < 0.5, (-1, 1, 1, 1)), tf.reverse(x, axis=[2]), x)
@@ -102,8 +105,10 @@ def augment_batch(x, seed_stream):  # noqa: ANN001 - tf tensors
     return x * NORM_SCALE + NORM_OFFSET
 
 
-def make_dataset(x: np.ndarray, y: np.ndarray, w: np.ndarray | None, batch: int, seed: int, train: bool):
-    """tf.data pipeline: (normalised images, one-hot labels[, weights]); shuffled and augmented for training."""
+def make_dataset(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray | None, batch: int, seed: int, train: bool
+) -> Any:
+    """tf.data pipeline: (normalised images, one-hot labels[, weights]); training: shuffled, augmented."""
     import tensorflow as tf
 
     onehot = np.eye(len(LABELS), dtype=np.float32)[y]
@@ -116,7 +121,7 @@ def make_dataset(x: np.ndarray, y: np.ndarray, w: np.ndarray | None, batch: int,
     if train:
         gen = tf.random.Generator.from_seed(seed)
 
-        def aug(img, *rest):  # noqa: ANN001, ANN002
+        def aug(img: Any, *rest: Any) -> tuple:
             return (augment_batch(img, gen), *rest)
 
         ds = ds.map(aug, num_parallel_calls=1)

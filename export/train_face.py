@@ -26,6 +26,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -52,7 +53,7 @@ DEFAULTS = {
 }
 
 
-def build_model(width: int, dropout: float = 0.0, bf16: bool = False):  # noqa: ANN201 - tf_keras.Model
+def build_model(width: int, dropout: float = 0.0, bf16: bool = False) -> Any:
     """VGG-style CNN: 4 stages of 3×3 conv + BatchNorm + ReLU (1, 2, 2, 2 convs; width ×1, ×2, ×4, ×8),
     max-pool after each, global average pooling, dropout, dense softmax (float32 even under bf16)."""
     import tf_keras as k
@@ -76,12 +77,12 @@ def build_model(width: int, dropout: float = 0.0, bf16: bool = False):  # noqa: 
 class WarmupCosine:
     """Learning rate per optimizer step: linear warm-up to ``peak``, then cosine decay to 0."""
 
-    def __new__(cls, peak: float, warmup: int, total: int):  # noqa: ANN204
+    def __new__(cls, peak: float, warmup: int, total: int) -> Any:
         import tensorflow as tf
         import tf_keras as k
 
         class _Schedule(k.optimizers.schedules.LearningRateSchedule):
-            def __call__(self, step):  # noqa: ANN001, ANN204
+            def __call__(self, step: Any) -> Any:
                 s = tf.cast(step, tf.float32)
                 warm = peak * (s + 1.0) / float(max(warmup, 1))
                 t = tf.clip_by_value((s - warmup) / float(max(total - warmup, 1)), 0.0, 1.0)
@@ -95,7 +96,9 @@ class WarmupCosine:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, help="FER2013 root with train/ and test/ (default: shared/data/fer2013)")
+    ap.add_argument(
+        "--data", type=Path, help="FER2013 root with train/, test/ (default: shared/data/fer2013)"
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "checkpoints" / "face_cnn")
     ap.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     ap.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
@@ -111,7 +114,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def resolve_hparams(args: argparse.Namespace) -> dict:
-    """The settings: saved ones on --resume (only --epochs and --patience may be changed), else defaults + flags."""
+    """Settings: the saved ones on --resume (only --epochs, --patience may change), else defaults + flags."""
     path = args.out / "hparams.json"
     given = {k: getattr(args, k) for k in DEFAULTS if getattr(args, k) is not None}
     if args.resume and path.is_file():
@@ -120,6 +123,8 @@ def resolve_hparams(args: argparse.Namespace) -> dict:
         if changed:
             raise SystemExit(f"--resume keeps the saved settings; cannot change {sorted(changed)}")
         hp.update({k: v for k, v in given.items() if k in ("epochs", "patience")})
+        args.limit = args.limit or hp.get("limit", 0)  # a smoke-test run resumes as a smoke-test run
+        args.max_steps = args.max_steps or hp.get("max_steps", 0)
     elif not args.resume and (args.out / "state.json").is_file():
         raise SystemExit(f"{args.out} already holds a run: pass --resume, or another --out")
     else:
@@ -128,10 +133,10 @@ def resolve_hparams(args: argparse.Namespace) -> dict:
 
 
 def train(args: argparse.Namespace) -> dict:
+    hp = resolve_hparams(args)  # before importing TensorFlow: a refused resume fails fast
     import tensorflow as tf
     import tf_keras as k
 
-    hp = resolve_hparams(args)
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(min(2, args.threads))
     tf.keras.utils.set_random_seed(hp["seed"])
@@ -144,17 +149,30 @@ def train(args: argparse.Namespace) -> dict:
     if args.max_steps:
         steps = min(steps, args.max_steps)
     args.out.mkdir(parents=True, exist_ok=True)
-    hp_record = {**hp, "data": str(data), "n_train": len(x_tr), "n_val": len(x_va), "steps_per_epoch": steps,
-                 "class_weights": dict(zip(LABELS, map(float, weights), strict=True)), "keras": "tf_keras",
-                 "tensorflow": tf.__version__, "limit": args.limit, "max_steps": args.max_steps}
+    hp_record = {
+        **hp,
+        "data": str(data),
+        "n_train": len(x_tr),
+        "n_val": len(x_va),
+        "steps_per_epoch": steps,
+        "class_weights": dict(zip(LABELS, map(float, weights), strict=True)),
+        "keras": "tf_keras",
+        "tensorflow": tf.__version__,
+        "limit": args.limit,
+        "max_steps": args.max_steps,
+    }
     (args.out / "hparams.json").write_text(json.dumps(hp_record, indent=2) + "\n")
 
     model = build_model(hp["width"], hp["dropout"], hp["bf16"])
     schedule = WarmupCosine(hp["lr"], int(hp["warmup_epochs"] * steps), hp["epochs"] * steps)
     opt = k.optimizers.AdamW(learning_rate=schedule, weight_decay=hp["weight_decay"])
     opt.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
-    model.compile(optimizer=opt, loss=k.losses.CategoricalCrossentropy(label_smoothing=hp["label_smoothing"]),
-                  metrics=["accuracy"], weighted_metrics=[])
+    model.compile(
+        optimizer=opt,
+        loss=k.losses.CategoricalCrossentropy(label_smoothing=hp["label_smoothing"]),
+        metrics=["accuracy"],
+        weighted_metrics=[],
+    )
     epoch_var = tf.Variable(0, dtype=tf.int64, name="epoch")
     ckpt = tf.train.Checkpoint(model=model, optimizer=opt, epoch=epoch_var)
     manager = tf.train.CheckpointManager(ckpt, str(args.out), max_to_keep=2)
@@ -179,9 +197,12 @@ def train(args: argparse.Namespace) -> dict:
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             logs = logs or {}
-            row = {"epoch": epoch + 1, "seconds": round(time.monotonic() - self.t0, 1),
-                   "lr": float(schedule(opt.iterations)),
-                   **{key: round(float(v), 5) for key, v in logs.items()}}
+            row = {
+                "epoch": epoch + 1,
+                "seconds": round(time.monotonic() - self.t0, 1),
+                "lr": float(schedule(opt.iterations)),
+                **{key: round(float(v), 5) for key, v in logs.items()},
+            }
             state["history"].append(row)
             if row.get("val_accuracy", 0.0) > state["best_val_accuracy"]:
                 state["best_val_accuracy"], state["best_epoch"] = row["val_accuracy"], epoch + 1
@@ -193,11 +214,18 @@ def train(args: argparse.Namespace) -> dict:
             tmp.replace(state_path)  # atomic: a kill never leaves a torn state.json
             print(json.dumps(row), flush=True)
             if epoch + 1 - state["best_epoch"] > hp["patience"]:
-                print(f"early stop: no better validation accuracy since epoch {state['best_epoch']}", flush=True)
+                print(f"early stop: validation accuracy best at epoch {state['best_epoch']}", flush=True)
                 self.model.stop_training = True
 
-    model.fit(train_ds.repeat(), steps_per_epoch=steps, epochs=hp["epochs"], initial_epoch=start,
-              validation_data=val_ds, callbacks=[Keeper()], verbose=2)
+    model.fit(
+        train_ds.repeat(),
+        steps_per_epoch=steps,
+        epochs=hp["epochs"],
+        initial_epoch=start,
+        validation_data=val_ds,
+        callbacks=[Keeper()],
+        verbose=2,
+    )
     print(f"best epoch {state['best_epoch']}: val accuracy {state['best_val_accuracy']:.4f}", flush=True)
     return state
 

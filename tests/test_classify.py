@@ -1,4 +1,4 @@
-"""Face emotion classification: the shared crop function and the shipped fer baseline on real faces."""
+"""Face emotion classification: the shared crop function and the shipped models on real faces."""
 
 from __future__ import annotations
 
@@ -25,9 +25,13 @@ def _fer_faces(shared: Path, label: str, n: int) -> list[np.ndarray]:
 
 
 def test_model_parameters_come_from_the_model(clf: FaceEmotionClassifier) -> None:
+    # The default (our FER2013 CNN) and the fer baseline differ in input size and crop margin.
     assert clf.labels == FACE_EMOTIONS
-    assert clf.size == 64 and clf.margin == pytest.approx(0.1)
+    assert clf.size == 48 and clf.margin == pytest.approx(0.05)
     assert clf.scale == pytest.approx(2 / 255) and clf.offset == pytest.approx(-1.0)
+    baseline = FaceEmotionClassifier("fer_mini_xception.onnx")
+    assert baseline.labels == FACE_EMOTIONS
+    assert baseline.size == 64 and baseline.margin == pytest.approx(0.1)
     assert FaceEmotionClassifier(margin=0.3).margin == 0.3
 
 

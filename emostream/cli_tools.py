@@ -7,22 +7,41 @@ import their optional extras only when run, so ``emostream run`` never pays for 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
 from .cli import setup_logging
 
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+
+
+def _redis_url(args: argparse.Namespace) -> str:
+    """``--redis-url``, else ``$EMOSTREAM_REDIS_URL``, else a local Redis."""
+    return args.redis_url or os.environ.get("EMOSTREAM_REDIS_URL") or DEFAULT_REDIS_URL
+
+
+def _missing_extra(extra: str, *modules: str) -> bool:
+    """True (after a one-line hint) when a module of the optional extra ``extra`` is not installed."""
+    for name in modules:
+        if importlib.util.find_spec(name) is None:
+            print(
+                f"emostream: {extra} needs: pip install 'emostream[{extra}]' (no module {name!r})",
+                file=sys.stderr,
+            )
+            return True
+    return False
+
 
 def cmd_tail(args: argparse.Namespace) -> int:
-    import os
-
     import redis
 
     from .client import EventConsumer, connect, tail
 
     setup_logging(args.log_level or "WARNING")
-    url = args.redis_url or os.environ.get("EMOSTREAM_REDIS_URL") or "redis://localhost:6379/0"
+    url = _redis_url(args)
     try:
         consumer = EventConsumer(
             connect(url, cluster=args.cluster),
@@ -42,29 +61,19 @@ def cmd_tail(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    import os
-
-    try:
-        import starlette  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError as exc:
-        print(f"emostream: dashboard needs: pip install 'emostream[dashboard]' ({exc})", file=sys.stderr)
+    if _missing_extra("dashboard", "starlette", "uvicorn"):
         return 1
     from .dashboard import serve
 
     setup_logging(args.log_level or "INFO")
-    url = args.redis_url or os.environ.get("EMOSTREAM_REDIS_URL") or "redis://localhost:6379/0"
+    url = _redis_url(args)
     metrics = args.metrics_url or ["http://127.0.0.1:9108"]
     serve(url, args.host, args.port, metrics, args.stream, args.window, args.bucket)
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    try:
-        import matplotlib  # noqa: F401
-        import tqdm  # noqa: F401
-    except ImportError as exc:
-        print(f"emostream: report needs: pip install 'emostream[report]' ({exc})", file=sys.stderr)
+    if _missing_extra("report", "matplotlib", "tqdm"):
         return 1
     from .report import ReportError, make_report
 

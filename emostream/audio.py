@@ -17,7 +17,6 @@ backoff; files block the producer (or are paced with ``realtime``) and end (or `
 from __future__ import annotations
 
 import logging
-import random
 import re
 import threading
 import time
@@ -31,6 +30,7 @@ from .config import AudioSourceConfig
 from .features import SAMPLE_RATE
 from .metrics import Metrics
 from .queues import BoundedQueue, DropPolicy
+from .retry import backoff_delay
 from .types import AudioChunk
 from .video import OPEN_TIMEOUT, SourceError, _reason, redact, source_kind
 
@@ -214,9 +214,7 @@ class AudioSource:
                         log.error("audio %s: %s", sid, exc)
                         return
                     failures += 1
-                    delay = min(self._backoff[1], self._backoff[0] * 2 ** (failures - 1)) * random.uniform(
-                        0.9, 1.1
-                    )
+                    delay = backoff_delay(failures, *self._backoff, jitter=0.1)
                     log.warning("audio %s: %s; reconnecting in %.2fs", sid, exc, delay)
                     if self._stop.wait(delay):
                         return

@@ -33,6 +33,8 @@ from typing import Any
 
 import redis
 
+from .retry import backoff_delay
+
 log = logging.getLogger("emostream.client")
 DEFAULT_STREAM = "emostream:events"
 
@@ -178,7 +180,7 @@ class EventConsumer:
         caller asks for the next one, so a message whose handling raised stays pending."""
         deadline = None if seconds is None else time.monotonic() + seconds
         done = 0
-        backoff = 0.5
+        failures = 0
         if not self._group_ready:
             self.ensure_group()  # an unreachable Redis at the start is an error for the caller
         while limit is None or done < limit:
@@ -196,13 +198,14 @@ class EventConsumer:
                     done += 1
                     if limit is not None and done >= limit:
                         return
-                backoff = 0.5
+                failures = 0
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 # Later outages are waited out; what was delivered but not acked is read again first.
-                log.warning("redis unreachable (%s); retrying in %.1f s", type(exc).__name__, backoff)
+                failures += 1
+                delay = backoff_delay(failures, 0.5, 5.0)
+                log.warning("redis unreachable (%s); retrying in %.1f s", type(exc).__name__, delay)
                 self._own_pending_done = False
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                time.sleep(delay)
             except redis.ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise

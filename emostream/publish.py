@@ -22,6 +22,7 @@ import redis
 from .config import RedisConfig
 from .events import encode
 from .metrics import Metrics
+from .retry import backoff_delay
 from .spool import Spool
 from .types import Event
 from .video import redact
@@ -187,7 +188,7 @@ class Publisher:
                             self._count_dropped(1, "in-memory publish buffer full")
                 if self.spool is not None:
                     self._spool_memory()
-                delay = min(self._backoff[1], self._backoff[0] * 2 ** min(failures - 1, 10))
+                delay = backoff_delay(failures, *self._backoff)
                 with self._cv:
                     if self._closing and self._give_up_at is not None and time.monotonic() > self._give_up_at:
                         return

@@ -10,7 +10,6 @@ cost only their decode.
 from __future__ import annotations
 
 import logging
-import random
 import re
 import threading
 import time
@@ -24,6 +23,7 @@ import numpy as np
 from .config import CameraConfig
 from .metrics import Metrics
 from .queues import BoundedQueue, DropPolicy
+from .retry import backoff_delay
 from .types import Frame
 
 log = logging.getLogger("emostream.video")
@@ -179,8 +179,7 @@ class VideoSource:
                         log.error("camera %s: %s", self.cam.id, exc)
                         return
                     failures += 1
-                    delay = min(self._backoff[1], self._backoff[0] * 2 ** (failures - 1))
-                    delay *= random.uniform(0.9, 1.1)
+                    delay = backoff_delay(failures, *self._backoff, jitter=0.1)
                     log.warning("camera %s: %s; reconnecting in %.2fs", self.cam.id, exc, delay)
                     if self._stop.wait(delay):
                         return

@@ -103,8 +103,9 @@ def test_face_cnn_onnx_matches_keras(tf: ModuleType, shared: Path) -> None:
     """emostream's own model: the Keras weights it was exported from vs the ONNX file, on real faces."""
     exporter = _export_module("export_face")
     clf = FaceEmotionClassifier(f"{exporter.NAME}.onnx", threads=1, margin=0.0)
-    hp = json.loads(clf.session.get_modelmeta().custom_metadata_map["train_hparams"])
-    keras_model = exporter.load_trained(ROOT / "models" / f"{exporter.NAME}.weights.h5", hp["width"])
+    hps = json.loads(clf.session.get_modelmeta().custom_metadata_map["train_hparams"])
+    widths = [hp["width"] for hp in (hps if isinstance(hps, list) else [hps])]  # one per ensemble member
+    keras_model = exporter.load_trained(ROOT / "models" / f"{exporter.NAME}.weights.h5", widths)
     crops = []
     for label in FACE_EMOTIONS:
         for path in sorted((shared / "data" / "fer2013" / "test" / label).glob("*.jpg"))[:10]:

@@ -63,11 +63,12 @@ class RtspServer:
     with ANNOUNCE/RECORD on a second port, as a camera or encoder would.
     """
 
-    def __init__(self, clip: Path) -> None:
+    def __init__(self, clip: Path, audio: bool = False) -> None:
         for exe in ("ffmpeg", "rtsp-server-perl"):
             if shutil.which(exe) is None:
                 pytest.fail(f"{exe} is required for the RTSP tests (make test installs it)")
         self.clip = clip
+        self.audio = audio  # publish the clip's audio track too (AAC), else video only
         self.port = free_port()
         self.source_port = free_port()
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -117,7 +118,7 @@ class RtspServer:
                 "-1",
                 "-i",
                 str(self.clip),
-                "-an",
+                *(["-c:a", "aac", "-ar", "44100"] if self.audio else ["-an"]),
                 "-c:v",
                 "mpeg4",
                 "-q:v",
@@ -140,7 +141,7 @@ class RtspServer:
 
         try:
             with av.open(self.url, options={"rtsp_transport": "udp"}, timeout=(2, 2)) as c:
-                return bool(c.streams.video)
+                return bool(c.streams.video) and (bool(c.streams.audio) or not self.audio)
         except av.FFmpegError:
             return False
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import RtspServer
 from speech_media import SR, mux_video, ravdess_clip, speech_track, write_wav
 
 from emostream.audio import CHUNK, AudioSource, audio_kind, policy_for
@@ -88,6 +89,53 @@ def test_flac_and_video_audio_track(shared: Path, media: list[Path], tmp_path: P
     got = _joined(chunks)
     assert src.error is None
     assert abs(len(got) - len(y)) < 0.15 * SR  # AAC priming and padding: a few frames either way
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_rtsp_audio_reconnects_after_server_restart(shared: Path, media: list[Path], tmp_path: Path) -> None:
+    """A live audio stream that goes away is retried with backoff, shows down, and resumes when it returns."""
+    mp4 = mux_video(tmp_path / "talk.mp4", media[0], write_wav(tmp_path / "t.wav", speech_track(shared)))
+    server = RtspServer(mp4, audio=True).start()
+    try:
+        cfg = AudioSourceConfig(id="st", url=server.url, queue_size=200)
+        q: BoundedQueue[AudioChunk] = BoundedQueue(cfg.queue_size, policy_for(cfg))
+        m = Metrics()
+        stop = threading.Event()
+        src = AudioSource(cfg, q, m, stop, backoff=(0.2, 1.0))
+        src.start()
+        up = lambda: m.registry.get_sample_value("emostream_audio_source_up", {"source": "st"})  # noqa: E731
+
+        def chunks_for(seconds: float) -> list[AudioChunk]:
+            out, deadline = [], time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                c = q.get(0.1)
+                if c is not None:
+                    out.append(c)
+            return out
+
+        before = chunks_for(3.0)
+        assert sum(len(c.samples) for c in before) >= SR and up() == 1
+        server.stop()
+        deadline = time.monotonic() + 20
+        while up() != 0:
+            assert time.monotonic() < deadline, "audio source still up 20 s after the server died"
+            chunks_for(0.1)
+        server.start()
+        deadline = time.monotonic() + 30
+        after: list[AudioChunk] = []
+        while sum(len(c.samples) for c in after) < SR:
+            assert time.monotonic() < deadline, "no audio after the server came back"
+            after.extend(chunks_for(0.5))
+        assert up() == 1
+        assert m.registry.get_sample_value("emostream_audio_reconnects_total", {"source": "st"}) >= 1
+        assert after[0].ts > before[-1].ts, "media time keeps growing across reconnects"
+        assert src.error and "\n" not in src.error and server.url in src.error, src.error  # one line
+        stop.set()
+        src.thread.join(10)
+        assert not src.thread.is_alive()
+    finally:
+        server.stop()
 
 
 @pytest.mark.shared

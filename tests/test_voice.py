@@ -166,22 +166,12 @@ def test_eval_speech_cli(shared: Path, tmp_path: Path) -> None:
     assert bad.returncode == 2 and "not a folder" in bad.stderr
 
 
-class _RtspWithAudio(RtspServer):
-    """The shared RTSP fixture's server, publishing the clip's audio track too (AAC)."""
-
-    def _spawn(self, args: list[str]) -> subprocess.Popen[bytes]:
-        if "-an" in args:
-            i = args.index("-an")
-            args = [*args[:i], "-c:a", "aac", "-ar", "44100", *args[i + 1 :]]
-        return super()._spawn(args)
-
-
 @pytest.mark.slow
 def test_rtsp_audio_track_to_voice_events_in_redis(
     shared: Path, media: list[Path], tmp_path: Path, redis_server: LocalRedis, redis_client: redis.Redis
 ) -> None:
     mp4 = mux_video(tmp_path / "talk.mp4", media[0], write_wav(tmp_path / "t.wav", speech_track(shared)))
-    server = _RtspWithAudio(mp4).start()
+    server = RtspServer(mp4, audio=True).start()
     try:
         args = ["run", "--audio", server.url, "--redis-url", redis_server.url, "--seconds", "10"]
         proc = subprocess.run(

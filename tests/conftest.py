@@ -10,11 +10,13 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import redis
 
 from emostream.localredis import LocalRedis, free_port
+from emostream.queues import BoundedQueue, Closed
 from emostream.runtime import shared_dir
 
 REQUIRE_SHARED = os.environ.get("EMOSTREAM_REQUIRE_SHARED") == "1"
@@ -54,6 +56,23 @@ def redis_client(redis_server: LocalRedis) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     yield client
     client.close()
+
+
+T = TypeVar("T")
+
+
+def drain(q: BoundedQueue[T], seconds: float, poll: float = 0.1) -> list[T]:
+    """Everything ``q`` delivers within ``seconds``, or until it is closed (a source that has ended)."""
+    out: list[T] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            item = q.get(timeout=poll)
+        except Closed:
+            break
+        if item is not None:
+            out.append(item)
+    return out
 
 
 class RtspServer:

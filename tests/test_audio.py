@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import RtspServer
+from conftest import RtspServer, drain
 from speech_media import SR, mux_video, ravdess_clip, speech_track, write_wav
 
 from emostream.audio import CHUNK, AudioSource, audio_kind, policy_for
 from emostream.config import AudioSourceConfig, ConfigError, parse
 from emostream.features import clip_windows, load_audio
 from emostream.metrics import Metrics
-from emostream.queues import BoundedQueue, Closed, DropPolicy
+from emostream.queues import BoundedQueue, DropPolicy
 from emostream.types import AudioChunk
 from emostream.vad import VoiceActivityDetector
 
@@ -34,15 +34,7 @@ def _read_all(url: str, timeout: float = 60.0, **kw: object) -> tuple[list[Audio
     m = Metrics()
     s = AudioSource(src, q, m, threading.Event())
     s.start()
-    chunks: list[AudioChunk] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            c = q.get(timeout=1.0)
-        except Closed:
-            break
-        if c is not None:
-            chunks.append(c)
+    chunks = drain(q, timeout, poll=1.0)
     s.thread.join(5)
     return chunks, s, m
 
@@ -106,27 +98,19 @@ def test_rtsp_audio_reconnects_after_server_restart(shared: Path, media: list[Pa
         src.start()
         up = lambda: m.registry.get_sample_value("emostream_audio_source_up", {"source": "st"})  # noqa: E731
 
-        def chunks_for(seconds: float) -> list[AudioChunk]:
-            out, deadline = [], time.monotonic() + seconds
-            while time.monotonic() < deadline:
-                c = q.get(0.1)
-                if c is not None:
-                    out.append(c)
-            return out
-
-        before = chunks_for(3.0)
+        before = drain(q, 3.0)
         assert sum(len(c.samples) for c in before) >= SR and up() == 1
         server.stop()
         deadline = time.monotonic() + 20
         while up() != 0:
             assert time.monotonic() < deadline, "audio source still up 20 s after the server died"
-            chunks_for(0.1)
+            drain(q, 0.1)
         server.start()
         deadline = time.monotonic() + 30
         after: list[AudioChunk] = []
         while sum(len(c.samples) for c in after) < SR:
             assert time.monotonic() < deadline, "no audio after the server came back"
-            after.extend(chunks_for(0.5))
+            after.extend(drain(q, 0.5))
         assert up() == 1
         assert m.registry.get_sample_value("emostream_audio_reconnects_total", {"source": "st"}) >= 1
         assert after[0].ts > before[-1].ts, "media time keeps growing across reconnects"
@@ -244,14 +228,7 @@ def test_microphone_records_speech_played_into_pulseaudio(
     time.sleep(0.5)
     stop.set()
     s.thread.join(5)
-    chunks = [first]
-    while True:
-        try:
-            c = q.get(timeout=0.1)
-        except Closed:
-            break
-        if c is not None:
-            chunks.append(c)
+    chunks = [first, *drain(q, 60.0)]  # the source has stopped: until the queue is closed
     got = np.concatenate([c.samples for c in chunks])
     assert m.audio_source_up.labels("mic")._value.get() == 0 and s.error is None
     assert len(got) >= len(y) * 0.9, "recorded at least the played duration"

@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import RtspServer
+from conftest import RtspServer, drain
 
 from emostream.config import CameraConfig
 from emostream.metrics import Metrics
-from emostream.queues import BoundedQueue, Closed
+from emostream.queues import BoundedQueue
 from emostream.types import Frame
 from emostream.video import VideoSource, policy_for, redact, source_kind
 
@@ -25,15 +25,7 @@ def _run(
     stop = threading.Event()
     src = VideoSource(cam, q, metrics, stop)
     src.start()
-    frames: list[Frame] = []
-    deadline = time.monotonic() + until
-    while time.monotonic() < deadline:
-        try:
-            f = q.get(0.2)
-        except Closed:
-            break
-        if f is not None:
-            frames.append(f)
+    frames = drain(q, until, poll=0.2)
     stop.set()
     src.thread.join(10)
     return frames, src
@@ -132,15 +124,7 @@ def test_rtsp_reads_and_reconnects_after_server_restart(rtsp_server: RtspServer)
     src.start()
     up = lambda: metrics.registry.get_sample_value("emostream_source_up", {"camera": "rtsp"})  # noqa: E731
 
-    def frames_for(seconds: float) -> list[Frame]:
-        out, deadline = [], time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            f = q.get(0.1)
-            if f is not None:
-                out.append(f)
-        return out
-
-    before = frames_for(3.0)
+    before = drain(q, 3.0)
     assert len(before) >= 5 and up() == 1
     rtsp_server.stop()
     deadline = time.monotonic() + 20
@@ -152,7 +136,7 @@ def test_rtsp_reads_and_reconnects_after_server_restart(rtsp_server: RtspServer)
     after: list[Frame] = []
     while len(after) < 5:
         assert time.monotonic() < deadline, "no frames after the server came back"
-        after.extend(frames_for(0.5))
+        after.extend(drain(q, 0.5))
     assert up() == 1
     assert metrics.registry.get_sample_value("emostream_source_reconnects_total", {"camera": "rtsp"}) >= 1
     assert after[0].ts > before[-1].ts, "media time keeps growing across reconnects"

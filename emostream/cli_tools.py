@@ -64,11 +64,17 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     if _missing_extra("dashboard", "starlette", "uvicorn"):
         return 1
     from .dashboard import serve
+    from .dashboard.auth import load_credentials
 
+    try:
+        auth = load_credentials(Path(args.auth_file) if args.auth_file else None)
+    except ValueError as exc:
+        print(f"emostream: {exc}", file=sys.stderr)
+        return 2
     setup_logging(args.log_level or "INFO")
     url = _redis_url(args)
     metrics = args.metrics_url or ["http://127.0.0.1:9108"]
-    serve(url, args.host, args.port, metrics, args.stream, args.window, args.bucket)
+    serve(url, args.host, args.port, metrics, args.stream, args.window, args.bucket, auth)
     return 0
 
 
@@ -130,6 +136,12 @@ def add_tool_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--window", type=float, default=300.0, help="seconds of timeline shown")
     p.add_argument("--bucket", type=float, default=5.0, help="seconds per timeline bar")
+    p.add_argument(
+        "--auth-file",
+        metavar="PATH",
+        help="require HTTP Basic auth: a file whose first line is user:password "
+        "(or set $EMOSTREAM_DASHBOARD_AUTH); off by default",
+    )
     p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser("report", help="analyse a recorded video: events (JSONL, CSV), summary, plots")

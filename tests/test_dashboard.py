@@ -7,6 +7,7 @@ health badges; then Redis is restarted and the daemon replaced, and the page mus
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -277,3 +279,66 @@ def _probe(url: str, track: int) -> None:
 def _shows_track(driver: Any, cam: str, track: int) -> bool:
     got = _page(driver)["cameras"].get(cam)
     return bool(got) and any(t == track for t, _ in got["people"])
+
+
+def _get(url: str, auth: tuple[str, str] | None = None) -> tuple[int, Any, bytes]:
+    """(status, headers (case-insensitive), the body; of an event stream, up to its first state event)."""
+    req = urllib.request.Request(url)
+    if auth is not None:
+        req.add_header("Authorization", "Basic " + base64.b64encode(":".join(auth).encode()).decode())
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            if not resp.headers.get("Content-Type", "").startswith("text/event-stream"):
+                return resp.status, resp.headers, resp.read()
+            body = b""
+            while b"event: state" not in body and len(body) < 1 << 20:
+                body += resp.readline()
+            return resp.status, resp.headers, body
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, exc.read()
+
+
+def test_dashboard_basic_auth(tmp_path: Path, redis_server: LocalRedis) -> None:
+    """With --auth-file every path but /healthz needs the credentials, the event stream included."""
+    secret = tmp_path / "dash.auth"
+    secret.write_text("alice:s3cret:with-colon\n")
+    port = free_port()
+    args = ("--redis-url", redis_server.url, "--port", str(port), "--auth-file", str(secret))
+    dash = _spawn("dashboard", *args)
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        _until("dashboard answers", lambda: _healthz(base), 30)  # /healthz stays open for probes
+        status, headers, _ = _get(base)
+        assert status == 401 and headers["WWW-Authenticate"].startswith('Basic realm="emostream"')
+        for wrong in (("alice", "s3cret"), ("bob", "s3cret:with-colon"), ("alice", "")):
+            assert _get(base, wrong)[0] == 401, wrong
+        assert _get(base + "api/state", ("alice", "nope"))[0] == 401
+        assert _get(base + "api/events", ("alice", "nope"))[0] == 401
+        good = ("alice", "s3cret:with-colon")  # the password is everything after the first colon
+        status, _, body = _get(base, good)
+        assert status == 200 and b"<html" in body.lower()
+        _probe(redis_server.url, 7)
+        _until("state with the probe camera", lambda: b'"probe"' in _get(base + "api/state", good)[2], 10)
+        status, headers, body = _get(base + "api/events", good)
+        assert status == 200 and headers["Content-Type"].startswith("text/event-stream")
+        assert b"event: state" in body
+    finally:
+        err = _stop(dash)
+    assert "Traceback" not in err and "s3cret" not in err, err
+    assert "basic auth" in err
+
+
+@pytest.mark.parametrize("content", ["", "alice\n", ":pw\n", "alice:\n"])
+def test_dashboard_refuses_malformed_credentials(tmp_path: Path, content: str) -> None:
+    secret = tmp_path / "dash.auth"
+    secret.write_text(content)
+    missing = tmp_path / "absent.auth"
+    for path in (secret, missing):
+        proc = subprocess.run(
+            [sys.executable, "-m", "emostream", "dashboard", "--auth-file", str(path), "--port", "1"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1 and str(path) in lines[0], proc.stderr

@@ -21,13 +21,14 @@ def serve(
     stream: str = "emostream:events",
     window: float = 300.0,
     bucket: float = 5.0,
+    auth: tuple[str, str] | None = None,
 ) -> None:
-    """Serve the dashboard until interrupted (uvicorn handles SIGINT/SIGTERM)."""
+    """Serve the dashboard until interrupted (uvicorn handles SIGINT/SIGTERM); ``auth``: see ``auth.py``."""
     import uvicorn
 
     from .app import create_app
 
-    app = create_app(redis_url, stream, metrics_urls, window=window, bucket=bucket)
+    app = create_app(redis_url, stream, metrics_urls, window=window, bucket=bucket, auth=auth)
     hub = app.state.hub
 
     class _Server(uvicorn.Server):
@@ -35,7 +36,12 @@ def serve(
             hub.closing = True  # lets the open event streams end, so shutdown need not cut them
             super().handle_exit(sig, frame)  # type: ignore[arg-type]
 
-    log.info("dashboard on http://%s:%d/ (events from %s)", host, port, stream)
+    if auth is None and host not in ("127.0.0.1", "::1", "localhost"):
+        log.warning("dashboard on %s without authentication: anyone who reaches the port sees the events "
+                    "(give --auth-file or $EMOSTREAM_DASHBOARD_AUTH)", host)  # fmt: skip
+    log.info(
+        "dashboard on http://%s:%d/ (events from %s%s)", host, port, stream, ", basic auth" if auth else ""
+    )
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=3
     )

@@ -23,11 +23,13 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ..video import redact
+from .auth import BasicAuth
 from .health import HealthProbe
 from .state import DashboardState
 
@@ -147,8 +149,10 @@ def create_app(
     metrics_urls: list[str] | None = None,
     window: float = 300.0,
     bucket: float = 5.0,
+    auth: tuple[str, str] | None = None,
 ) -> Starlette:
-    """The ASGI app; its background tasks run for the app's lifespan."""
+    """The ASGI app; its background tasks run for the app's lifespan. ``auth``: (user, password) for
+    HTTP Basic authentication on every path but ``/healthz``; None: open (the loopback default)."""
     hub = Hub(redis_url, stream, metrics_urls or [], window, bucket)
 
     @contextlib.asynccontextmanager
@@ -194,6 +198,7 @@ def create_app(
         Route("/api/events", events),
         Route("/healthz", healthz),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(BasicAuth, user=auth[0], password=auth[1])] if auth else []
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.hub = hub
     return app

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .detect import to_uint8
+from .pixels import to_uint8
 from .runtime import ModelError, create_session
 from .types import FACE_EMOTIONS, Face, Scores
 

@@ -133,6 +133,19 @@ def test_training_one_step_checkpoints_and_resumes(tmp_path: Path) -> None:
     assert probs.shape == (3, 7) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     assert (tmp_path / "ens.weights.h5").is_file()
 
+    # The ensemble-size analysis over the same two runs: one JSON object last, every subset counted.
+    subsets = subprocess.run(
+        [sys.executable, str(ROOT / "export" / "ensemble_subsets.py"), "--run", str(out), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert subsets.returncode == 0, subsets.stderr[-2000:]
+    report = json.loads(subsets.stdout.strip().splitlines()[-1])
+    assert report["n"] == 21 and [row["subsets"] for row in report["sizes"]] == [2, 1]
+    assert all(0.0 <= row["min"] <= row["mean"] <= row["max"] <= 1.0 for row in report["sizes"])
+
 
 def test_class_weights_favour_rare_classes() -> None:
     sys.path.insert(0, str(ROOT / "export"))

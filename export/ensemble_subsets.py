@@ -1,0 +1,72 @@
+"""How accuracy grows with ensemble size: every subset of the given training runs, on FER2013 PublicTest.
+
+Run with the export venv::
+
+    .venv-export/bin/python export/ensemble_subsets.py --run checkpoints/face_cnn checkpoints/face_s2_e50 ...
+
+Each run's best checkpoint scores the 3,589 PublicTest images once (Keras, float32); an ensemble is
+the mean of its members' probabilities, as ``export/export_face.py`` builds it. Prints, per size,
+the number of subsets and the mean, min and max accuracy, then one JSON object. This is an
+analysis of a recipe, not a way to pick members: choosing the best subset by these figures would
+tune the model to PublicTest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from face_data import NORM_OFFSET, NORM_SCALE, load_split
+from train_face import build_model
+
+
+def member_probs(run: Path, x: np.ndarray, flip: bool) -> np.ndarray:
+    hp = json.loads((run / "hparams.json").read_text())
+    model = build_model(hp["width"], 0.0)
+    model.load_weights(str(run / "best.weights.h5"))
+    probs = model.predict(x, batch_size=256, verbose=0)
+    if flip:  # mirrored-face test-time augmentation, averaged
+        probs = (probs + model.predict(x[:, :, ::-1], batch_size=256, verbose=0)) / 2
+    return probs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--run", type=Path, nargs="+", required=True, help="train_face.py --out folders")
+    ap.add_argument("--flip", action="store_true", help="each member also scores the mirrored face")
+    ap.add_argument("--data", type=Path, help="FER2013 root (default: the first run's training data)")
+    args = ap.parse_args()
+    data = args.data or Path(json.loads((args.run[0] / "hparams.json").read_text())["data"])
+    images, y = load_split(data, "test")
+    x = images[..., None].astype(np.float32) * NORM_SCALE + NORM_OFFSET
+    probs = []
+    for run in args.run:
+        probs.append(member_probs(run, x, args.flip))
+        print(f"{run.name}: {float((probs[-1].argmax(1) == y).mean()):.4f} alone", flush=True)
+    table = []
+    for size in range(1, len(probs) + 1):
+        accs = [
+            float((sum(probs[i] for i in subset).argmax(1) == y).mean())
+            for subset in itertools.combinations(range(len(probs)), size)
+        ]
+        stats = {"mean": np.mean(accs), "min": min(accs), "max": max(accs)}
+        rounded = {k: round(float(v), 4) for k, v in stats.items()}
+        table.append({"members": size, "subsets": len(accs), **rounded})
+        print(" ".join(f"{k} {v}" for k, v in table[-1].items()), flush=True)
+    print(json.dumps({"n": len(y), "flip": args.flip, "runs": [r.name for r in args.run], "sizes": table}))
+
+
+if __name__ == "__main__":
+    main()

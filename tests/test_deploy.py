@@ -155,7 +155,13 @@ def test_image_build_steps_run_without_docker(tmp_path: Path, media: list[Path])
     summary = dict(re.findall(r"(\w+)=(\d+)", ran.stderr.splitlines()[-1]))
     assert int(summary["faces"]) > 0 and int(summary["events"]) > 0, ran.stderr[-1500:]
     assert summary["published"] == summary["events"] and summary["pending"] == "0"
-    assert str(ROOT) not in ran.stderr  # models and code came from the installed environment
+    where = subprocess.run(
+        [str(prefix / "bin" / "python"), "-c", "import emostream, emostream.runtime as r; "
+         "print(emostream.__file__); print(r.models_dir())"],
+        cwd=state, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    code, models = where.stdout.split()
+    assert Path(code).is_relative_to(prefix) and Path(models) == prefix / "share" / "emostream" / "models"
 
 
 def _compose() -> dict[str, Any]:

@@ -281,6 +281,15 @@ def _shows_track(driver: Any, cam: str, track: int) -> bool:
     return bool(got) and any(t == track for t, _ in got["people"])
 
 
+def _dashboard_with_auth(tmp_path: Path, redis_url: str, line: str) -> tuple[subprocess.Popen[str], str]:
+    """A dashboard whose --auth-file holds ``line``, and its base URL."""
+    secret = tmp_path / "dash.auth"
+    secret.write_text(line + "\n")
+    port = free_port()
+    proc = _spawn("dashboard", "--redis-url", redis_url, "--port", str(port), "--auth-file", str(secret))
+    return proc, f"http://127.0.0.1:{port}/"
+
+
 def _get(url: str, auth: tuple[str, str] | None = None) -> tuple[int, Any, bytes]:
     """(status, headers (case-insensitive), the body; of an event stream, up to its first state event)."""
     req = urllib.request.Request(url)
@@ -300,12 +309,7 @@ def _get(url: str, auth: tuple[str, str] | None = None) -> tuple[int, Any, bytes
 
 def test_dashboard_basic_auth(tmp_path: Path, redis_server: LocalRedis) -> None:
     """With --auth-file every path but /healthz needs the credentials, the event stream included."""
-    secret = tmp_path / "dash.auth"
-    secret.write_text("alice:s3cret:with-colon\n")
-    port = free_port()
-    args = ("--redis-url", redis_server.url, "--port", str(port), "--auth-file", str(secret))
-    dash = _spawn("dashboard", *args)
-    base = f"http://127.0.0.1:{port}/"
+    dash, base = _dashboard_with_auth(tmp_path, redis_server.url, "alice:s3cret:with-colon")
     try:
         _until("dashboard answers", lambda: _healthz(base), 30)  # /healthz stays open for probes
         status, headers, _ = _get(base)
@@ -326,6 +330,24 @@ def test_dashboard_basic_auth(tmp_path: Path, redis_server: LocalRedis) -> None:
         err = _stop(dash)
     assert "Traceback" not in err and "s3cret" not in err, err
     assert "basic auth" in err
+
+
+@pytest.mark.slow
+def test_dashboard_with_auth_stays_live_in_a_real_browser(
+    tmp_path: Path, redis_server: LocalRedis, browser: Any
+) -> None:
+    """Credentials given once (in the URL, as a person types them at the prompt) also reach the
+    page's EventSource: it goes live and shows an event written after it loaded."""
+    dash, base = _dashboard_with_auth(tmp_path, redis_server.url, "alice:pw")
+    try:
+        _until("dashboard answers", lambda: _healthz(base), 30)
+        browser.get(base.replace("http://", "http://alice:pw@"))
+        _until("page live", lambda: _page(browser)["conn"] == "live", 20)
+        _probe(redis_server.url, 9)
+        _until("event after load on the page", lambda: _shows_track(browser, "probe", 9), 10)
+    finally:
+        err = _stop(dash)
+    assert "Traceback" not in err, err
 
 
 @pytest.mark.parametrize("content", ["", "alice\n", ":pw\n", "alice:\n"])

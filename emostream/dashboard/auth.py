@@ -68,6 +68,8 @@ class BasicAuth:
         return bool(sep) and ok_user and ok_password
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        # Non-HTTP scopes are lifespan and WebSocket; the app has no WebSocket route, so its router
+        # closes any such connection without reaching a handler.
         if scope["type"] != "http" or scope["path"] in self._open or self._allowed(scope):
             await self.app(scope, receive, send)
             return

@@ -67,7 +67,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     from .dashboard.auth import load_credentials
 
     try:
-        auth = load_credentials(Path(args.auth_file) if args.auth_file else None)
+        auth = load_credentials(args.auth_file)
     except ValueError as exc:
         print(f"emostream: {exc}", file=sys.stderr)
         return 2
@@ -138,6 +138,7 @@ def add_tool_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bucket", type=float, default=5.0, help="seconds per timeline bar")
     p.add_argument(
         "--auth-file",
+        type=Path,
         metavar="PATH",
         help="require HTTP Basic auth: a file whose first line is user:password "
         "(or set $EMOSTREAM_DASHBOARD_AUTH); off by default",

@@ -13,15 +13,12 @@ import base64
 import binascii
 import hmac
 import os
-from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
-from typing import Any
 
 from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 ENV = "EMOSTREAM_DASHBOARD_AUTH"
-Scope = MutableMapping[str, Any]
-ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
 
 def load_credentials(path: Path | None) -> tuple[str, str] | None:
@@ -31,10 +28,10 @@ def load_credentials(path: Path | None) -> tuple[str, str] | None:
     """
     if path is not None:
         try:
-            text = path.read_text(encoding="utf-8").splitlines()[0] if path.stat().st_size else ""
+            lines = path.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
             raise ValueError(f"--auth-file {path}: {exc.strerror or exc}") from None
-        where = f"--auth-file {path}"
+        text, where = (lines[0] if lines else ""), f"--auth-file {path}"
     elif os.environ.get(ENV):
         text, where = os.environ[ENV], f"${ENV}"
     else:
@@ -67,7 +64,7 @@ class BasicAuth:
         ok_password = hmac.compare_digest(password, self._password)
         return bool(sep) and ok_user and ok_password
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Non-HTTP scopes are lifespan and WebSocket; the app has no WebSocket route, so its router
         # closes any such connection without reaching a handler.
         if scope["type"] != "http" or scope["path"] in self._open or self._allowed(scope):

@@ -65,6 +65,16 @@ def _stages() -> list[list[tuple[str, str]]]:
     return stages
 
 
+def _context_copies(stage: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(source, destination) of each COPY from the build context (not from another stage)."""
+    pairs = []
+    for ins, rest in stage:
+        if ins == "COPY" and "--from=" not in rest:
+            *sources, dest = rest.split()
+            pairs += [(src, dest) for src in sources]
+    return pairs
+
+
 def test_dockerfile_is_multistage_non_root_with_healthcheck() -> None:
     stages = _stages()
     assert len(stages) >= 2
@@ -75,14 +85,10 @@ def test_dockerfile_is_multistage_non_root_with_healthcheck() -> None:
     build, final = stages[0], stages[-1]
     ignore = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
     allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
-    for ins, rest in build + final:
-        if ins != "COPY" or "--from=" in rest:
-            continue
-        *sources, _dest = rest.split()
-        for src in sources:
-            assert (ROOT / src).exists(), f"COPY source {src} missing from the build context"
-            assert src.rstrip("/") in allowed, f"COPY source {src} is excluded by Dockerfile.dockerignore"
-            assert not src.endswith((".yaml", ".yml", ".env")), f"config/secrets must be mounted: {src}"
+    for src, _dest in _context_copies(build + final):
+        assert (ROOT / src).exists(), f"COPY source {src} missing from the build context"
+        assert src.rstrip("/") in allowed, f"COPY source {src} is excluded by Dockerfile.dockerignore"
+        assert not src.endswith((".yaml", ".yml", ".env")), f"config/secrets must be mounted: {src}"
     install = " ".join(a for i, a in build if i == "RUN")
     assert "--only-binary=:all:" in install  # nothing compiled: no compiler needed anywhere
     final_text = " ".join(f"{i} {a}" for i, a in final)
@@ -116,16 +122,13 @@ def test_image_build_steps_run_without_docker(tmp_path: Path, media: list[Path])
     prefix, ctx, state = tmp_path / "opt" / "emostream", tmp_path / "src", tmp_path / "state"
     ctx.mkdir()
     state.mkdir()
-    for ins, rest in build:
-        if ins == "COPY" and "--from=" not in rest:
-            *sources, dest = rest.split()
-            for src in sources:
-                target = ctx / dest / Path(src).name if dest.endswith("/") else ctx / dest
-                if (ROOT / src).is_dir():
-                    shutil.copytree(ROOT / src, target, ignore=shutil.ignore_patterns("__pycache__"))
-                else:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(ROOT / src, target)
+    for src, dest in _context_copies(build):
+        target = ctx / dest / Path(src).name if dest.endswith("/") else ctx / dest
+        if (ROOT / src).is_dir():
+            shutil.copytree(ROOT / src, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / src, target)
     runs = [a.replace("/opt/emostream", str(prefix)) for i, a in build if i == "RUN"]
     runs = [r.replace("python -m venv", f"{sys.executable} -m venv") for r in runs]
     assert any("--only-binary=:all:" in r for r in runs)

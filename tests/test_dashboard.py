@@ -117,13 +117,13 @@ def test_health_probe_rates_and_restarts() -> None:
 # --- the real thing ---------------------------------------------------------------------------------
 
 
-def _spawn(*args: str) -> subprocess.Popen[str]:
+def _spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "emostream", *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ},
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -330,6 +330,33 @@ def test_dashboard_basic_auth(tmp_path: Path, redis_server: LocalRedis) -> None:
         err = _stop(dash)
     assert "Traceback" not in err and "s3cret" not in err, err
     assert "basic auth" in err
+
+
+def test_dashboard_auth_from_the_environment(redis_server: LocalRedis) -> None:
+    """$EMOSTREAM_DASHBOARD_AUTH guards the dashboard as --auth-file does; a malformed value exits 2
+    with a line that names the variable, never its value."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/"
+    env = {"EMOSTREAM_DASHBOARD_AUTH": "carol:env-pw"}
+    dash = _spawn("dashboard", "--redis-url", redis_server.url, "--port", str(port), env=env)
+    try:
+        _until("dashboard answers", lambda: _healthz(base), 30)
+        assert _get(base)[0] == 401
+        assert _get(base + "api/state", ("carol", "env-p"))[0] == 401
+        assert _get(base + "api/state", ("carol", "env-pw"))[0] == 200
+    finally:
+        err = _stop(dash)
+    assert "Traceback" not in err and "env-pw" not in err, err
+    proc = subprocess.run(
+        [sys.executable, "-m", "emostream", "dashboard", "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "EMOSTREAM_DASHBOARD_AUTH": "carol-no-colon"},
+    )
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert "$EMOSTREAM_DASHBOARD_AUTH" in lines[0] and "carol-no-colon" not in lines[0], lines[0]
 
 
 @pytest.mark.slow

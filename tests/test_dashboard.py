@@ -194,18 +194,16 @@ def test_dashboard_in_a_real_browser(
     media: list[Path], tmp_path: Path, redis_server: LocalRedis, browser: Any
 ) -> None:
     clip = next(p for p in media if "female-and-male" in p.name)
-    metrics_port, port = free_port(), free_port()
+    metrics_port = free_port()
     cfg = tmp_path / "c.yaml"
     cfg.write_text(
         f"cameras:\n  - {{id: desk, url: '{clip}', fps: 5, loop: true, realtime: true}}\n"
         f"metrics: {{port: {metrics_port}}}\nredis: {{url: '{redis_server.url}'}}\n"
     )
-    dash = _spawn("dashboard", "--redis-url", redis_server.url, "--port", str(port),
-                  "--metrics-url", f"http://127.0.0.1:{metrics_port}")  # fmt: skip
+    dash, url = _dashboard(redis_server.url, "--metrics-url", f"http://127.0.0.1:{metrics_port}")
     daemon = _spawn("run", str(cfg))
     t0 = time.monotonic()
     try:
-        url = f"http://127.0.0.1:{port}/"
         _until("dashboard answers", lambda: _healthz(url), 30)
         browser.get(url)
         emotions = {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
@@ -281,13 +279,34 @@ def _shows_track(driver: Any, cam: str, track: int) -> bool:
     return bool(got) and any(t == track for t, _ in got["people"])
 
 
+def _dashboard(
+    redis_url: str, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """A dashboard on a free loopback port, and its base URL."""
+    port = free_port()
+    proc = _spawn("dashboard", "--redis-url", redis_url, "--port", str(port), *args, env=env)
+    return proc, f"http://127.0.0.1:{port}/"
+
+
 def _dashboard_with_auth(tmp_path: Path, redis_url: str, line: str) -> tuple[subprocess.Popen[str], str]:
     """A dashboard whose --auth-file holds ``line``, and its base URL."""
     secret = tmp_path / "dash.auth"
     secret.write_text(line + "\n")
-    port = free_port()
-    proc = _spawn("dashboard", "--redis-url", redis_url, "--port", str(port), "--auth-file", str(secret))
-    return proc, f"http://127.0.0.1:{port}/"
+    return _dashboard(redis_url, "--auth-file", str(secret))
+
+
+def _refused(*args: str, env: dict[str, str] | None = None) -> str:
+    """The one stderr line of ``emostream dashboard ARGS`` exiting 2 before it serves anything."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "emostream", "dashboard", *args, "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    return lines[0]
 
 
 def _get(url: str, auth: tuple[str, str] | None = None) -> tuple[int, Any, bytes]:
@@ -335,10 +354,7 @@ def test_dashboard_basic_auth(tmp_path: Path, redis_server: LocalRedis) -> None:
 def test_dashboard_auth_from_the_environment(redis_server: LocalRedis) -> None:
     """$EMOSTREAM_DASHBOARD_AUTH guards the dashboard as --auth-file does; a malformed value exits 2
     with a line that names the variable, never its value."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}/"
-    env = {"EMOSTREAM_DASHBOARD_AUTH": "carol:env-pw"}
-    dash = _spawn("dashboard", "--redis-url", redis_server.url, "--port", str(port), env=env)
+    dash, base = _dashboard(redis_server.url, env={"EMOSTREAM_DASHBOARD_AUTH": "carol:env-pw"})
     try:
         _until("dashboard answers", lambda: _healthz(base), 30)
         assert _get(base)[0] == 401
@@ -347,16 +363,8 @@ def test_dashboard_auth_from_the_environment(redis_server: LocalRedis) -> None:
     finally:
         err = _stop(dash)
     assert "Traceback" not in err and "env-pw" not in err, err
-    proc = subprocess.run(
-        [sys.executable, "-m", "emostream", "dashboard", "--port", "1"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "EMOSTREAM_DASHBOARD_AUTH": "carol-no-colon"},
-    )
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
-    assert "$EMOSTREAM_DASHBOARD_AUTH" in lines[0] and "carol-no-colon" not in lines[0], lines[0]
+    line = _refused(env={"EMOSTREAM_DASHBOARD_AUTH": "carol-no-colon"})
+    assert "$EMOSTREAM_DASHBOARD_AUTH" in line and "carol-no-colon" not in line, line
 
 
 @pytest.mark.slow
@@ -383,11 +391,5 @@ def test_dashboard_refuses_malformed_credentials(tmp_path: Path, content: str) -
     secret.write_text(content)
     missing = tmp_path / "absent.auth"
     for path in (secret, missing):
-        proc = subprocess.run(
-            [sys.executable, "-m", "emostream", "dashboard", "--auth-file", str(path), "--port", "1"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        lines = proc.stderr.strip().splitlines()
-        assert proc.returncode == 2 and len(lines) == 1 and str(path) in lines[0], proc.stderr
+        line = _refused("--auth-file", str(path))
+        assert str(path) in line, line

@@ -23,7 +23,7 @@ from emostream.evaluate import evaluate
 from emostream.types import FACE_EMOTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
-TRAIN = ROOT / "export" / "train_face.py"
+EXPORT = ROOT / "export"
 SHIPPED = "emostream_face_cnn.int8.onnx"  # the default: int8 quantisation of the float ensemble
 REFERENCE = "emostream_face_cnn.onnx"  # the float ensemble tf2onnx exported (parity-tested against Keras)
 REQUIRE = os.environ.get("EMOSTREAM_REQUIRE_SHARED") == "1"
@@ -78,11 +78,16 @@ def _tiny_fer(root: Path, per_class: int = 3) -> Path:
     return root
 
 
-def _train(*args: str) -> subprocess.CompletedProcess[str]:
+def _script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``export/NAME ARGS`` on the CPU, quietly."""
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "-1", "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.run(
-        [sys.executable, str(TRAIN), *args], capture_output=True, text=True, timeout=300, env=env
+        [sys.executable, str(EXPORT / name), *args], capture_output=True, text=True, timeout=300, env=env
     )
+
+
+def _train(*args: str) -> subprocess.CompletedProcess[str]:
+    return _script("train_face.py", *args)
 
 
 @pytest.mark.slow
@@ -114,15 +119,7 @@ def test_training_one_step_checkpoints_and_resumes(tmp_path: Path) -> None:
 
     # Export: two runs (here the same one twice) become one averaging ensemble graph and weights file.
     onnx_path = tmp_path / "ens.onnx"
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "-1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    export = [sys.executable, str(ROOT / "export" / "export_face.py")]
-    exported = subprocess.run(
-        [*export, "--run", str(out), str(out), "--out", str(onnx_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    exported = _script("export_face.py", "--run", str(out), str(out), "--out", str(onnx_path))
     assert exported.returncode == 0, exported.stderr[-2000:]
     diff = float(exported.stdout.rsplit("=", 1)[1])
     assert diff <= 1e-4, exported.stdout
@@ -134,13 +131,7 @@ def test_training_one_step_checkpoints_and_resumes(tmp_path: Path) -> None:
     assert (tmp_path / "ens.weights.h5").is_file()
 
     # The ensemble-size analysis over the same two runs: one JSON object last, every subset counted.
-    subsets = subprocess.run(
-        [sys.executable, str(ROOT / "export" / "ensemble_subsets.py"), "--run", str(out), str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    subsets = _script("ensemble_subsets.py", "--run", str(out), str(out))
     assert subsets.returncode == 0, subsets.stderr[-2000:]
     report = json.loads(subsets.stdout.strip().splitlines()[-1])
     assert report["n"] == 21 and [row["subsets"] for row in report["sizes"]] == [2, 1]

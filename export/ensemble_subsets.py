@@ -50,16 +50,16 @@ def main() -> None:
     ap.add_argument("--flip", action="store_true", help="each member also scores the mirrored face")
     ap.add_argument("--data", type=Path, help="FER2013 root (default: the first run's training data)")
     args = ap.parse_args()
-    first = (*args.always, *args.run)[0]
-    data = args.data or Path(json.loads((first / "hparams.json").read_text())["data"])
+    every = [*args.always, *args.run]
+    data = args.data or Path(json.loads((every[0] / "hparams.json").read_text())["data"])
     images, y = load_split(data, "test")
     x = images[..., None].astype(np.float32) * NORM_SCALE + NORM_OFFSET
-    probs = []
-    for run in (*args.always, *args.run):
-        probs.append(member_probs(run, x, args.flip))
-        print(f"{run.name}: {float((probs[-1].argmax(1) == y).mean()):.4f} alone", flush=True)
-    fixed = sum(probs[: len(args.always)], np.zeros_like(probs[0]))
-    probs = probs[len(args.always) :]
+    scored = []
+    for run in every:
+        scored.append(member_probs(run, x, args.flip))
+        print(f"{run.name}: {float((scored[-1].argmax(1) == y).mean()):.4f} alone", flush=True)
+    fixed = sum(scored[: len(args.always)], np.zeros_like(scored[0]))
+    probs = scored[len(args.always) :]
     table = []
     for size in range(0 if args.always else 1, len(probs) + 1):
         accs = [

@@ -136,6 +136,13 @@ def test_training_one_step_checkpoints_and_resumes(tmp_path: Path) -> None:
     report = json.loads(subsets.stdout.strip().splitlines()[-1])
     assert report["n"] == 21 and [row["subsets"] for row in report["sizes"]] == [2, 1]
     assert all(0.0 <= row["min"] <= row["mean"] <= row["max"] <= 1.0 for row in report["sizes"])
+    # --always: that run joins every subset (size 0 = it alone), and is not counted in the size.
+    with_fixed = _script("ensemble_subsets.py", "--always", str(out), "--run", str(out))
+    assert with_fixed.returncode == 0, with_fixed.stderr[-2000:]
+    fixed = json.loads(with_fixed.stdout.strip().splitlines()[-1])
+    assert [(row["members"], row["subsets"]) for row in fixed["sizes"]] == [(0, 1), (1, 1)]
+    assert fixed["always"] == fixed["runs"] == [out.name]
+    assert fixed["sizes"][0]["mean"] == report["sizes"][0]["mean"]  # one copy alone = one member alone
 
 
 def test_class_weights_favour_rare_classes() -> None:

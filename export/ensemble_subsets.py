@@ -30,17 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from face_data import NORM_OFFSET, NORM_SCALE, load_split
-from train_face import build_model
-
-
-def member_probs(run: Path, x: np.ndarray, flip: bool) -> np.ndarray:
-    hp = json.loads((run / "hparams.json").read_text())
-    model = build_model(hp["width"], 0.0)
-    model.load_weights(str(run / "best.weights.h5"))
-    probs = model.predict(x, batch_size=256, verbose=0)
-    if flip:  # mirrored-face test-time augmentation, averaged
-        probs = (probs + model.predict(x[:, :, ::-1], batch_size=256, verbose=0)) / 2
-    return probs
+from train_face import run_probs
 
 
 def main() -> None:
@@ -56,7 +46,7 @@ def main() -> None:
     x = images[..., None].astype(np.float32) * NORM_SCALE + NORM_OFFSET
     scored = []
     for run in every:
-        scored.append(member_probs(run, x, args.flip))
+        scored.append(run_probs(run, x, args.flip))
         print(f"{run.name}: {float((scored[-1].argmax(1) == y).mean()):.4f} alone", flush=True)
     fixed = sum(scored[: len(args.always)], np.zeros_like(scored[0]))
     probs = scored[len(args.always) :]

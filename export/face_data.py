@@ -105,13 +105,26 @@ def augment_batch(x: Any, seed_stream: Any) -> Any:
     return x * NORM_SCALE + NORM_OFFSET
 
 
+def soft_targets(y: np.ndarray, teacher: np.ndarray, weight: float) -> np.ndarray:
+    """Distillation targets: ``(1 - weight)`` × one-hot label + ``weight`` × teacher probability."""
+    onehot = np.eye(len(LABELS), dtype=np.float32)[y]
+    return ((1.0 - weight) * onehot + weight * teacher.astype(np.float32)).astype(np.float32)
+
+
 def make_dataset(
-    x: np.ndarray, y: np.ndarray, w: np.ndarray | None, batch: int, seed: int, train: bool
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray | None,
+    batch: int,
+    seed: int,
+    train: bool,
+    targets: np.ndarray | None = None,
 ) -> Any:
-    """tf.data pipeline: (normalised images, one-hot labels[, weights]); training: shuffled, augmented."""
+    """tf.data pipeline: (normalised images, one-hot labels or ``targets`` rows[, class weights of ``y``]);
+    training: shuffled, augmented."""
     import tensorflow as tf
 
-    onehot = np.eye(len(LABELS), dtype=np.float32)[y]
+    onehot = np.eye(len(LABELS), dtype=np.float32)[y] if targets is None else targets
     images = x[..., None].astype(np.float32)
     parts = (images, onehot) if w is None else (images, onehot, w[y])
     ds = tf.data.Dataset.from_tensor_slices(parts)

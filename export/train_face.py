@@ -10,6 +10,9 @@ directly (the baseline export uses the same path). Training data ``<data>/train`
 ``<data>/test`` (FER2013 PublicTest; PrivateTest is not used). Class imbalance (436 disgust images)
 is handled by loss weights (median count / count) ** ``--class-power``. AdamW with a linear warm-up
 and cosine decay per step, label smoothing, early stopping on validation accuracy (``--patience``).
+Distillation: ``--teacher RUN...`` with ``--distill W`` trains on ``(1 - W)`` × label + ``W`` × the
+teachers' mean probability (each teacher's best checkpoint, averaged with the mirrored face) on the
+un-augmented training image, computed once and kept as ``teacher_train.npy``.
 
 ``--out`` holds ``hparams.json`` (every setting, written before the first step), ``ckpt-*`` (model,
 optimizer and epoch, written after every epoch; ``--resume`` continues from the last one with the
@@ -34,7 +37,17 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from face_data import LABELS, SIZE, class_weights, load_split, make_dataset
+import numpy as np
+from face_data import (
+    LABELS,
+    NORM_OFFSET,
+    NORM_SCALE,
+    SIZE,
+    class_weights,
+    load_split,
+    make_dataset,
+    soft_targets,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = {
@@ -50,6 +63,7 @@ DEFAULTS = {
     "patience": 12,
     "seed": 1234,
     "bf16": False,
+    "distill": 0.0,
 }
 
 
@@ -72,6 +86,28 @@ def build_model(width: int, dropout: float = 0.0, bf16: bool = False) -> Any:
     x = k.layers.Dense(len(LABELS))(x)
     out = k.layers.Activation("softmax", dtype="float32", name="predictions")(x)
     return k.Model(inp, out, name="emostream_face_cnn")
+
+
+def run_probs(run: Path, x: np.ndarray, flip: bool) -> np.ndarray:
+    """Class probabilities of a finished run's best checkpoint on normalised images (N×48×48×1);
+    ``flip``: averaged with the mirrored face."""
+    hp = json.loads((run / "hparams.json").read_text())
+    model = build_model(hp["width"], 0.0)
+    model.load_weights(str(run / "best.weights.h5"))
+    probs = model.predict(x, batch_size=256, verbose=0)
+    if flip:
+        probs = (probs + model.predict(x[:, :, ::-1], batch_size=256, verbose=0)) / 2
+    return probs
+
+
+def teacher_targets(teachers: list[str], images: np.ndarray, cache: Path) -> np.ndarray:
+    """Mean probability of ``teachers`` on the training images, computed once per run folder."""
+    if cache.is_file():
+        return np.load(cache)
+    x = images[..., None].astype(np.float32) * NORM_SCALE + NORM_OFFSET
+    probs = sum(run_probs(Path(run), x, flip=True) for run in teachers) / len(teachers)
+    np.save(cache, probs.astype(np.float32))
+    return np.load(cache)
 
 
 class WarmupCosine:
@@ -104,6 +140,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
     ap.add_argument("--limit", type=int, default=0, help="images per class (0: all; for smoke tests)")
     ap.add_argument("--max-steps", type=int, default=0, help="steps per epoch cap (0: the whole epoch)")
+    ap.add_argument("--teacher", nargs="+", help="finished runs whose mean probability --distill mixes in")
     for name, value in DEFAULTS.items():
         flag = "--" + name.replace("_", "-")
         if isinstance(value, bool):
@@ -116,7 +153,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def resolve_hparams(args: argparse.Namespace) -> dict:
     """Settings: the saved ones on --resume (only --epochs, --patience may change), else defaults + flags."""
     path = args.out / "hparams.json"
-    given = {k: getattr(args, k) for k in DEFAULTS if getattr(args, k) is not None}
+    given = {k: getattr(args, k) for k in (*DEFAULTS, "teacher") if getattr(args, k) is not None}
     if args.resume and path.is_file():
         hp = json.loads(path.read_text())
         changed = {k: v for k, v in given.items() if hp.get(k) != v and k not in ("epochs", "patience")}
@@ -128,7 +165,9 @@ def resolve_hparams(args: argparse.Namespace) -> dict:
     elif not args.resume and (args.out / "state.json").is_file():
         raise SystemExit(f"{args.out} already holds a run: pass --resume, or another --out")
     else:
-        hp = {**DEFAULTS, **given}
+        hp = {**DEFAULTS, "teacher": [], **given}
+    if hp.get("distill", 0.0) and not hp.get("teacher"):
+        raise SystemExit("--distill needs --teacher RUN...")
     return hp
 
 
@@ -145,10 +184,16 @@ def train(args: argparse.Namespace) -> dict:
     x_tr, y_tr = load_split(data, "train", args.limit, cache and Path(str(cache).format("train")))
     x_va, y_va = load_split(data, "test", args.limit, cache and Path(str(cache).format("test")))
     weights = class_weights(y_tr, hp["class_power"])
+    args.out.mkdir(parents=True, exist_ok=True)
+    targets = None
+    if hp.get("distill", 0.0):
+        teacher = teacher_targets(hp["teacher"], x_tr, args.out / "teacher_train.npy")
+        targets = soft_targets(y_tr, teacher, hp["distill"])
+        agree = float((teacher.argmax(1) == y_tr).mean())
+        print(f"teachers agree with {agree:.4f} of the training labels", flush=True)
     steps = len(x_tr) // hp["batch_size"]
     if args.max_steps:
         steps = min(steps, args.max_steps)
-    args.out.mkdir(parents=True, exist_ok=True)
     hp_record = {
         **hp,
         "data": str(data),
@@ -188,7 +233,7 @@ def train(args: argparse.Namespace) -> dict:
     if start >= hp["epochs"] or start - state["best_epoch"] > hp["patience"]:
         print(f"nothing to do: epoch {start}, best {state['best_epoch']}", flush=True)
         return state
-    train_ds = make_dataset(x_tr, y_tr, weights, hp["batch_size"], hp["seed"] + start, train=True)
+    train_ds = make_dataset(x_tr, y_tr, weights, hp["batch_size"], hp["seed"] + start, True, targets)
     val_ds = make_dataset(x_va, y_va, None, 256, 0, train=False)
 
     class Keeper(k.callbacks.Callback):

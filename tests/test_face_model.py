@@ -117,6 +117,18 @@ def test_training_one_step_checkpoints_and_resumes(tmp_path: Path) -> None:
     done = _train(*common, "--resume", "--epochs", "2")  # nothing left to do
     assert done.returncode == 0 and "nothing to do" in done.stdout
 
+    # Distillation: a student of that run learns from labels mixed with the teacher's probabilities.
+    tiny = ["--data", str(data), "--threads", "1", "--width", "4", "--batch-size", "8", "--epochs", "1"]
+    student = tmp_path / "student"
+    taught = _train(*tiny, "--out", str(student), "--teacher", str(out), "--distill", "0.5")
+    assert taught.returncode == 0, taught.stderr[-2000:]
+    assert "teachers agree with" in taught.stdout
+    teacher = np.load(student / "teacher_train.npy")
+    assert teacher.shape == (21, 7) and np.allclose(teacher.sum(axis=1), 1.0, atol=1e-5)
+    assert json.loads((student / "hparams.json").read_text())["teacher"] == [str(out)]
+    alone = _train(*tiny, "--out", str(tmp_path / "alone"), "--distill", "0.5")
+    assert alone.returncode != 0 and "--teacher" in alone.stderr
+
     # Export: two runs (here the same one twice) become one averaging ensemble graph and weights file.
     onnx_path = tmp_path / "ens.onnx"
     exported = _script("export_face.py", "--run", str(out), str(out), "--out", str(onnx_path))
@@ -156,6 +168,20 @@ def test_class_weights_favour_rare_classes() -> None:
     assert w.argmax() == 1 and w.argmin() == 3  # disgust most, happy least
     assert w[y].mean() == pytest.approx(1.0)
     assert np.allclose(class_weights(y, 0.0), 1.0)
+
+
+def test_soft_targets_mix_label_and_teacher() -> None:
+    sys.path.insert(0, str(ROOT / "export"))
+    try:
+        from face_data import soft_targets
+    finally:
+        sys.path.remove(str(ROOT / "export"))
+    y = np.array([0, 3, 6])
+    teacher = np.random.default_rng(2).dirichlet(np.ones(7), size=3).astype(np.float32)
+    assert np.array_equal(soft_targets(y, teacher, 0.0), np.eye(7, dtype=np.float32)[y])
+    assert np.allclose(soft_targets(y, teacher, 1.0), teacher)
+    half = soft_targets(y, teacher, 0.5)
+    assert np.allclose(half.sum(axis=1), 1.0) and np.allclose(half[0, 0], 0.5 + teacher[0, 0] / 2)
 
 
 @pytest.mark.slow

@@ -97,7 +97,7 @@ def to_onnx(model: Any, hps: Sequence[dict], margin: float, flip_tta: bool) -> o
     proto.producer_name = "emostream export/export_face.py"
     what = "CNN" if len(hps) == 1 else f"ensemble of {len(hps)} CNNs (mean probability)"
     proto.doc_string = f"emostream face-emotion {what} trained on FER2013 train (export/train_face.py)"
-    keep = (*DEFAULTS, "steps_per_epoch")
+    keep = (*DEFAULTS, "teacher", "steps_per_epoch")  # a distilled member names its teachers
     meta = {
         "labels": ",".join(LABELS),
         "input_layout": "NHWC gray",

@@ -129,15 +129,16 @@ def test_training_one_step_checkpoints_and_resumes(tmp_path: Path) -> None:
     alone = _train(*tiny, "--out", str(tmp_path / "alone"), "--distill", "0.5")
     assert alone.returncode != 0 and "--teacher" in alone.stderr
 
-    # Export: two runs (here the same one twice) become one averaging ensemble graph and weights file.
+    # Export: two runs (the run and its student) become one averaging ensemble graph and weights file.
     onnx_path = tmp_path / "ens.onnx"
-    exported = _script("export_face.py", "--run", str(out), str(out), "--out", str(onnx_path))
+    exported = _script("export_face.py", "--run", str(out), str(student), "--out", str(onnx_path))
     assert exported.returncode == 0, exported.stderr[-2000:]
     diff = float(exported.stdout.rsplit("=", 1)[1])
     assert diff <= 1e-4, exported.stdout
     clf = FaceEmotionClassifier(onnx_path)
     members = json.loads(clf.session.get_modelmeta().custom_metadata_map["train_hparams"])
     assert [m["width"] for m in members] == [4, 4]
+    assert [m["teacher"] for m in members] == [[], [str(out)]]  # the student names its teacher
     probs = clf.predict(np.zeros((3, 48, 48, 1), np.float32))
     assert probs.shape == (3, 7) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     assert (tmp_path / "ens.weights.h5").is_file()

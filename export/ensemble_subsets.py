@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from face_data import NORM_OFFSET, NORM_SCALE, load_split
+from face_data import load_split, model_input
 from train_face import run_probs
 
 
@@ -43,7 +43,7 @@ def main() -> None:
     every = [*args.always, *args.run]
     data = args.data or Path(json.loads((every[0] / "hparams.json").read_text())["data"])
     images, y = load_split(data, "test")
-    x = images[..., None].astype(np.float32) * NORM_SCALE + NORM_OFFSET
+    x = model_input(images)
     scored = []
     for run in every:
         scored.append(run_probs(run, x, args.flip))

@@ -36,7 +36,7 @@ import tf2onnx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from face_data import LABELS, NORM_OFFSET, NORM_SCALE, SIZE, load_split
+from face_data import LABELS, NORM_OFFSET, NORM_SCALE, SIZE, load_split, model_input
 from train_face import DEFAULTS, ROOT, build_model
 
 NAME = "emostream_face_cnn"
@@ -143,7 +143,7 @@ def main() -> None:
 
     data = args.data or Path(hps[0]["data"])
     x, _ = load_split(data, "test", limit=10)
-    batch = (x[..., None].astype(np.float32) * NORM_SCALE + NORM_OFFSET).astype(np.float32)
+    batch = model_input(x)
     sess = ort.InferenceSession(str(args.out), providers=["CPUExecutionProvider"])
     got = sess.run(None, {"input": batch})[0]
     want = load_trained(keras_copy, widths, args.flip_tta).predict(batch, verbose=0)

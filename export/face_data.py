@@ -54,6 +54,11 @@ def load_split(
     return x, y
 
 
+def model_input(images: np.ndarray) -> np.ndarray:
+    """Grayscale uint8 faces (N×48×48) → the network's normalised float32 input (N×48×48×1)."""
+    return (images[..., None].astype(np.float32) * NORM_SCALE + NORM_OFFSET).astype(np.float32)
+
+
 def class_weights(y: np.ndarray, power: float) -> np.ndarray:
     """Per-class loss weights (median count / count) ** power, normalised to a mean of 1 over samples."""
     counts = np.bincount(y, minlength=len(LABELS)).astype(np.float64)

@@ -26,7 +26,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from face_data import NORM_OFFSET, NORM_SCALE, load_split
+from face_data import load_split, model_input
 
 from emostream.classify import FaceEmotionClassifier
 from emostream.evaluate import evaluate
@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 class _Reader(CalibrationDataReader):
     def __init__(self, images: np.ndarray, name: str) -> None:
-        x = images[..., None].astype(np.float32) * NORM_SCALE + NORM_OFFSET
+        x = model_input(images)
         self._it = iter([{name: x[i : i + 32]} for i in range(0, len(x), 32)])
 
     def get_next(self) -> dict[str, np.ndarray] | None:

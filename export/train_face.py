@@ -38,16 +38,7 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
-from face_data import (
-    LABELS,
-    NORM_OFFSET,
-    NORM_SCALE,
-    SIZE,
-    class_weights,
-    load_split,
-    make_dataset,
-    soft_targets,
-)
+from face_data import LABELS, SIZE, class_weights, load_split, make_dataset, model_input, soft_targets
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = {
@@ -104,7 +95,7 @@ def teacher_targets(teachers: list[str], images: np.ndarray, cache: Path) -> np.
     """Mean probability of ``teachers`` on the training images, computed once per run folder."""
     if cache.is_file():
         return np.load(cache)
-    x = images[..., None].astype(np.float32) * NORM_SCALE + NORM_OFFSET
+    x = model_input(images)
     probs = sum(run_probs(Path(run), x, flip=True) for run in teachers) / len(teachers)
     np.save(cache, probs.astype(np.float32))
     return np.load(cache)

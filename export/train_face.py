@@ -96,9 +96,9 @@ def teacher_targets(teachers: list[str], images: np.ndarray, cache: Path) -> np.
     if cache.is_file():
         return np.load(cache)
     x = model_input(images)
-    probs = sum(run_probs(Path(run), x, flip=True) for run in teachers) / len(teachers)
-    np.save(cache, probs.astype(np.float32))
-    return np.load(cache)
+    probs = (sum(run_probs(Path(run), x, flip=True) for run in teachers) / len(teachers)).astype(np.float32)
+    np.save(cache, probs)
+    return probs
 
 
 class WarmupCosine:

@@ -244,7 +244,11 @@ class YuNetDetector:
         need = {f"{k}_{s}" for k in ("cls", "obj", "bbox", "kps") for s in self.strides}
         if not need <= names:
             raise ModelError(f"not a YuNet model (missing outputs {sorted(need - names)[:3]})")
-        self.input_name = self.session.get_inputs()[0].name
+        inp = self.session.get_inputs()[0]
+        if any(isinstance(d, int) for d in inp.shape[2:]):  # each frame is fed at its own size
+            size = "x".join(map(str, inp.shape[2:]))
+            raise ModelError(f"{model}: YuNet with a fixed {size} input; use a dynamic-input export")
+        self.input_name = inp.name
         self.score_threshold = 0.6 if score_threshold is None else score_threshold
         self.nms_iou = nms_iou
 

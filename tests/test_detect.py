@@ -137,6 +137,14 @@ def test_missing_and_corrupt_models(tmp_path: Path, blazeface: BlazeFaceDetector
         build_detector("haar")
 
 
+@pytest.mark.shared
+def test_fixed_size_yunet_is_refused(shared: Path) -> None:
+    """The 640x640 export would fail on every frame of another size; say so once, at load."""
+    with pytest.raises(ModelError, match="fixed 640x640 input") as err:
+        build_detector("yunet", shared / "models" / "yunet" / "yunet_s_640_640.onnx")
+    assert "\n" not in str(err.value)
+
+
 def test_threshold_and_name(blazeface: BlazeFaceDetector) -> None:
     assert blazeface.name == "blazeface" and blazeface.score_threshold == 0.6
     assert build_detector("blazeface", "blazeface_full.onnx", score_threshold=0.8).score_threshold == 0.8

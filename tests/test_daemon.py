@@ -20,13 +20,15 @@ from emostream.events import schema
 from emostream.localredis import LocalRedis, free_port
 
 
-def _daemon(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def _daemon(*args: str, env: dict[str, str] | None = None, group: bool = False) -> subprocess.Popen[str]:
+    """``group``: the daemon leads a process group of its own, as a shell job does."""
     return subprocess.Popen(
         [sys.executable, "-m", "emostream", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
+        start_new_session=group,
     )
 
 
@@ -145,6 +147,26 @@ def test_sigterm_drains_and_reports_metrics(
     client = redis.Redis.from_url(redis_server.url)
     assert summary["published"] == client.xlen("emostream:events") > 0 and summary["pending"] == 0
     client.close()
+
+
+@pytest.mark.shared
+def test_ctrl_c_to_the_group_keeps_the_private_redis_until_drained(media: list[Path], tmp_path: Path) -> None:
+    """Ctrl-C signals every process of the terminal's group: the private redis-server must outlive the
+    daemon's drain (the face.lost events of every open track), not die with the signal."""
+    cfg = tmp_path / "c.yaml"
+    cams = "".join(
+        f"  - {{id: cam{i}, url: '{clip}', fps: 5, loop: true, realtime: true}}\n"
+        for i, clip in enumerate(media)
+    )
+    cfg.write_text(f"cameras:\n{cams}metrics: {{port: {free_port()}}}\n")
+    proc = _daemon("run", str(cfg), group=True)
+    time.sleep(8)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    summary = _summary(err)
+    assert summary["events"] > 0 and summary["pending"] == 0
+    assert summary["published"] == summary["events"], summary
 
 
 @pytest.mark.shared

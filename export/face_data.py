@@ -56,7 +56,7 @@ def load_split(
 
 def model_input(images: np.ndarray) -> np.ndarray:
     """Grayscale uint8 faces (N×48×48) → the network's normalised float32 input (N×48×48×1)."""
-    return (images[..., None].astype(np.float32) * NORM_SCALE + NORM_OFFSET).astype(np.float32)
+    return images[..., None].astype(np.float32) * NORM_SCALE + NORM_OFFSET  # Python floats keep float32
 
 
 def class_weights(y: np.ndarray, power: float) -> np.ndarray:

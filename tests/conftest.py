@@ -61,6 +61,19 @@ def redis_client(redis_server: LocalRedis) -> Iterator[redis.Redis]:
 T = TypeVar("T")
 
 
+def looping_cameras(clips: list[Path]) -> str:
+    """YAML list items: one camera per clip (cam0, cam1, ...), looping in real time at 5 fps."""
+    return "".join(
+        f"  - {{id: cam{i}, url: '{c}', fps: 5, loop: true, realtime: true}}\n" for i, c in enumerate(clips)
+    )
+
+
+def stopped_summary(stderr: str) -> dict[str, int]:
+    """The counters of the daemon's final ``stopped: k=v ...`` log line."""
+    line = next(ln for ln in stderr.splitlines() if "stopped: " in ln)
+    return {k: int(float(v)) for k, v in (kv.split("=") for kv in line.split("stopped: ")[1].split())}
+
+
 def drain(q: BoundedQueue[T], seconds: float, poll: float = 0.1) -> list[T]:
     """Everything ``q`` delivers within ``seconds``, or until it is closed (a source that has ended)."""
     out: list[T] = []

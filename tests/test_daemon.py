@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import redis
-from conftest import RtspServer
+from conftest import RtspServer, looping_cameras, stopped_summary
 
 from emostream.events import schema
 from emostream.localredis import LocalRedis, free_port
@@ -32,11 +32,6 @@ def _daemon(*args: str, env: dict[str, str] | None = None, group: bool = False) 
     )
 
 
-def _summary(stderr: str) -> dict[str, int]:
-    line = next(ln for ln in stderr.splitlines() if "stopped: " in ln)
-    return {k: int(float(v)) for k, v in (kv.split("=") for kv in line.split("stopped: ")[1].split())}
-
-
 @pytest.mark.shared
 def test_files_to_events_in_redis(
     media: list[Path], redis_server: LocalRedis, redis_client: redis.Redis
@@ -48,7 +43,7 @@ def test_files_to_events_in_redis(
     proc = _daemon(*args)
     _out, err = proc.communicate(timeout=240)
     assert proc.returncode == 0, err
-    summary = _summary(err)
+    summary = stopped_summary(err)
     entries = redis_client.xrange("emostream:events")
     events = [json.loads(f["event"]) for _, f in entries]
     assert summary["published"] == len(events) > 0
@@ -91,10 +86,7 @@ def test_sigterm_drains_and_reports_metrics(
     """Looping cameras until SIGTERM; metrics and health while running; exit 0 with published=N."""
     port = free_port()
     cfg = tmp_path / "c.yaml"
-    cams = "".join(
-        f"  - {{id: cam{i}, url: '{clip}', fps: 5, loop: true, realtime: true}}\n"
-        for i, clip in enumerate(media[:3])
-    )
+    cams = looping_cameras(media[:3])
     cams += "  - {id: broken, url: 'rtsp://admin:topsecret@127.0.0.1:9/x', fps: 5}\n"
     cfg.write_text(f"cameras:\n{cams}metrics: {{port: {port}}}\nredis: {{url: '{redis_server.url}'}}\n")
     proc = _daemon("run", str(cfg))
@@ -143,7 +135,7 @@ def test_sigterm_drains_and_reports_metrics(
     assert proc.returncode == 0, err
     assert time.monotonic() - t0 < 8
     assert "topsecret" not in err and "rtsp://***@127.0.0.1:9/x" in err
-    summary = _summary(err)
+    summary = stopped_summary(err)
     client = redis.Redis.from_url(redis_server.url)
     assert summary["published"] == client.xlen("emostream:events") > 0 and summary["pending"] == 0
     client.close()
@@ -154,17 +146,13 @@ def test_ctrl_c_to_the_group_keeps_the_private_redis_until_drained(media: list[P
     """Ctrl-C signals every process of the terminal's group: the private redis-server must outlive the
     daemon's drain (the face.lost events of every open track), not die with the signal."""
     cfg = tmp_path / "c.yaml"
-    cams = "".join(
-        f"  - {{id: cam{i}, url: '{clip}', fps: 5, loop: true, realtime: true}}\n"
-        for i, clip in enumerate(media)
-    )
-    cfg.write_text(f"cameras:\n{cams}metrics: {{port: {free_port()}}}\n")
+    cfg.write_text(f"cameras:\n{looping_cameras(media)}metrics: {{port: {free_port()}}}\n")
     proc = _daemon("run", str(cfg), group=True)
     time.sleep(8)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    summary = _summary(err)
+    summary = stopped_summary(err)
     assert summary["events"] > 0 and summary["pending"] == 0
     assert summary["published"] == summary["events"], summary
 
@@ -174,7 +162,7 @@ def test_rtsp_camera_end_to_end(rtsp_server: RtspServer, redis_server: LocalRedi
     proc = _daemon("run", "--redis-url", redis_server.url, "--source", rtsp_server.url, "--seconds", "8")
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    summary = _summary(err)
+    summary = stopped_summary(err)
     assert summary["frames_analysed"] >= 20 and summary["faces"] > 0 and summary["published"] > 0
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import looping_cameras
 
 from emostream import shard
 from emostream.config import load, parse
@@ -398,11 +399,10 @@ def test_prometheus_scrapes_the_daemon_and_every_query_works(
     prometheus = _tool("prometheus")
     clips = [p for p in media if p.name in ("classroom.gif", "head-pose-face-detection-female-and-male.gif")]
     port, prom_port = free_port(), free_port()
-    cams = "".join(
-        f"  - {{id: cam{i}, url: '{c}', fps: 5, loop: true, realtime: true}}\n" for i, c in enumerate(clips)
-    )
     cfg = tmp_path / "emostream.yaml"
-    cfg.write_text(f"cameras:\n{cams}redis: {{url: '{redis_server.url}'}}\nmetrics: {{port: {port}}}\n")
+    cfg.write_text(
+        f"cameras:\n{looping_cameras(clips)}redis: {{url: '{redis_server.url}'}}\nmetrics: {{port: {port}}}\n"
+    )
     prom_cfg = tmp_path / "prometheus.yml"
     prom_cfg.write_text(
         yaml.safe_dump(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from conftest import RtspServer
+from conftest import RtspServer, looping_cameras, stopped_summary
 
 from emostream.localredis import LocalRedis, free_port
 from emostream.spool import Spool
@@ -30,18 +30,10 @@ def _daemon(cfg: Path) -> subprocess.Popen[str]:
     )
 
 
-def _summary(stderr: str) -> dict[str, int]:
-    line = next(ln for ln in stderr.splitlines() if "stopped: " in ln)
-    return {k: int(float(v)) for k, v in (kv.split("=") for kv in line.split("stopped: ")[1].split())}
-
-
 def _config(tmp: Path, clips: list[Path], url: str, spool: Path, port: int = 0, extra: str = "") -> Path:
-    cams = "".join(
-        f"  - {{id: cam{i}, url: '{c}', fps: 5, loop: true, realtime: true}}\n" for i, c in enumerate(clips)
-    )
     cfg = tmp / "c.yaml"
     cfg.write_text(
-        f"cameras:\n{cams}{extra}redis: {{url: '{url}', spool_dir: '{spool}'}}\n"
+        f"cameras:\n{looping_cameras(clips)}{extra}redis: {{url: '{url}', spool_dir: '{spool}'}}\n"
         f"metrics: {{enabled: {'true' if port else 'false'}, port: {port}}}\n"
         "tracker: {max_gap: 0.5}\ndebounce: {min_dwell: 0.4, half_life: 0.3}\n"
     )
@@ -73,7 +65,7 @@ def test_redis_killed_for_10s_loses_and_duplicates_nothing(media: list[Path], tm
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "unavailable" in err and "reachable again" in err
-    summary = _summary(err)
+    summary = stopped_summary(err)
     ids = _ids(server.url)
     server.cleanup()
     assert before > 0 and len(ids) > before

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from emostream.cli import build_config
-from emostream.pipeline import Pipeline
+from emostream.daemon.pipeline import Pipeline
 from emostream.runtime import shared_dir
 
 

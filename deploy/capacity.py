@@ -22,7 +22,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from emostream.localredis import LocalRedis, free_port
+from emostream.daemon.localredis import LocalRedis, free_port
 
 
 def _cpu_seconds(pid: int) -> float:

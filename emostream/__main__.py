@@ -1,5 +1,5 @@
 """``python -m emostream`` is the ``emostream`` command."""
 
-from .cli import main
+from emostream.cli import main
 
 raise SystemExit(main())

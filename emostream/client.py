@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,10 +34,12 @@ from typing import Any
 
 import redis
 
-from .retry import backoff_delay
+from emostream.keys import CLIENT_GROUP, STREAM, TAIL_GROUP
+from emostream.redact import redact
+from emostream.retry import backoff_delay
 
 log = logging.getLogger("emostream.client")
-DEFAULT_STREAM = "emostream:events"
+DEFAULT_STREAM = STREAM  # kept: the README and users import it from here
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ class EventConsumer:
         self,
         client: redis.Redis | str,
         stream: str = DEFAULT_STREAM,
-        group: str = "emostream",
+        group: str = CLIENT_GROUP,
         consumer: str | None = None,
         *,
         start: str = "$",
@@ -253,3 +256,33 @@ def tail(
             consumer.ack(msg.id)  # the generator is left here, before it acks this one itself
             break
     return printed
+
+
+def tail_command(
+    url: str,
+    cluster: bool = False,
+    stream: str = DEFAULT_STREAM,
+    group: str = TAIL_GROUP,
+    consumer: str | None = None,
+    from_start: bool = False,
+    claim_idle: float = 60.0,
+    as_json: bool = False,
+    cameras: set[str] | None = None,
+    count: int | None = None,
+    seconds: float | None = None,
+) -> int:
+    """``emostream tail``: follow the stream as one consumer of ``group``; exit status 1 on a Redis error."""
+    try:
+        reader = EventConsumer(
+            connect(url, cluster=cluster),
+            stream,
+            group,
+            consumer,
+            start="0" if from_start else "$",
+            claim_idle_ms=int(claim_idle * 1000),
+        )
+        tail(reader, as_json, cameras, count, seconds)
+    except redis.RedisError as exc:
+        print(f"emostream: redis {redact(url)}: {redact(str(exc))}", file=sys.stderr)
+        return 1
+    return 0

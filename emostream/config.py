@@ -23,6 +23,9 @@ from pydantic import (
     model_validator,
 )
 
+from emostream.errors import ConfigError
+from emostream.keys import CHANNEL_PREFIX, STREAM
+
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -34,10 +37,6 @@ def _check_id(v: str) -> str:
 
 SourceId = Annotated[str, AfterValidator(_check_id)]
 """A camera or audio source id: it appears in events, channel names and metric labels."""
-
-
-class ConfigError(ValueError):
-    """Invalid configuration; ``str()`` is one line per problem, each prefixed by its field path."""
 
 
 class _Model(BaseModel):
@@ -142,11 +141,9 @@ class RedisConfig(_Model):
         None,
         description="redis:// or rediss:// URL (AUTH and TLS via the URL); empty starts a private server.",
     )
-    stream: str = Field("emostream:events", description="Stream key every event is XADDed to.")
+    stream: str = Field(STREAM, description="Stream key every event is XADDed to.")
     maxlen: int = Field(100_000, ge=1, description="Approximate MAXLEN of the stream.")
-    channel_prefix: str = Field(
-        "emostream:camera:", description="PUBLISH channel is this prefix + camera id."
-    )
+    channel_prefix: str = Field(CHANNEL_PREFIX, description="PUBLISH channel is this prefix + camera id.")
     buffer: int = Field(
         10_000, ge=1, description="Events held in memory before they go to Redis or the spool."
     )

@@ -7,27 +7,27 @@ and the error a user sees for a missing or corrupt model are the same everywhere
 from __future__ import annotations
 
 import os
-import sys
+import sysconfig
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
-
-class ModelError(RuntimeError):
-    """A model file is missing, unreadable or not the model we expected (one-line message)."""
+from emostream.errors import ModelError
 
 
 def models_dir() -> Path:
-    """Where the shipped models live: ``$EMOSTREAM_MODELS``, the source tree, or the install prefix."""
+    """Where the shipped models live: ``$EMOSTREAM_MODELS``, else ``models/`` beside the package (a
+    checkout, or an editable install of it), else ``share/emostream/models`` under the install's data
+    root, where a wheel puts them (its ``data-files``)."""
     env = os.environ.get("EMOSTREAM_MODELS")
     if env:
         return Path(env)
     source_tree = Path(__file__).resolve().parent.parent / "models"
     if source_tree.is_dir():
         return source_tree
-    return Path(sys.prefix) / "share" / "emostream" / "models"
+    return Path(sysconfig.get_paths()["data"]) / "share" / "emostream" / "models"
 
 
 def resolve_model(path: str | Path) -> Path:

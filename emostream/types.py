@@ -1,6 +1,6 @@
 """Frozen values that travel between the stages of the data path.
 
-source → queue → detect → classify → track → debounce → publish: each arrow carries one of these.
+source → queue → detect → classify → track → debounce → sinks: each arrow carries one of these.
 They are immutable so that a stage can never change what another stage is still looking at.
 """
 
@@ -76,9 +76,6 @@ class Scores:
     def top(self) -> str:
         return self.labels[int(np.argmax(self.probs))]
 
-    def as_dict(self, digits: int = 4) -> dict[str, float]:
-        return {k: round(float(v), digits) for k, v in zip(self.labels, self.probs, strict=True)}
-
 
 @dataclass(frozen=True, slots=True)
 class Observation:
@@ -95,18 +92,6 @@ class TrackedFace:
     track: int
     face: Face
     scores: Scores
-
-
-@dataclass(frozen=True, slots=True)
-class Analysis:
-    """Everything the analysis stage learnt from one frame."""
-
-    camera: str
-    seq: int
-    ts: float
-    wall: float
-    faces: tuple[TrackedFace, ...]
-    lost: tuple[int, ...] = ()  # track ids that expired at this frame
 
 
 @dataclass(frozen=True, slots=True)

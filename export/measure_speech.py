@@ -2,7 +2,7 @@
 
 Pins itself to one CPU core and runs onnxruntime with one thread, on real RAVDESS windows::
 
-    .venv/bin/python export/measure_speech.py [--model models/speech_cnn.onnx] [--runs 300]
+    .venv/bin/python -m export.measure_speech [--model models/speech_cnn.onnx] [--runs 300]
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from emostream.features import clip_windows, load_audio, logmel
+from emostream.analysis.voice.features import clip_windows, load_audio, logmel
+from emostream.analysis.voice.speech import SpeechClassifier
+from emostream.analysis.voice.vad import VoiceActivityDetector
 from emostream.runtime import resolve_model, shared_dir
-from emostream.vad import VoiceActivityDetector
-from emostream.voice import SpeechClassifier
 
 
 def median_ms(fn: Callable[[], object], runs: int) -> float:

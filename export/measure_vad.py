@@ -1,11 +1,14 @@
-"""Precision and recall of :class:`emostream.vad.VoiceActivityDetector` on real speech vs silence and noise.
+"""Precision and recall of the voice activity detector on real speech vs silence and noise.
+
+The detector: :class:`emostream.analysis.voice.vad.VoiceActivityDetector`.
 
 Positives: 3 s windows of RAVDESS speech (every clip of the chosen actors, cut by
-:func:`emostream.features.clip_windows`), clean and with white noise at 10 dB SNR. Negatives: the
+:func:`emostream.analysis.voice.features.clip_windows`), clean and with white noise at 10 dB SNR.
+Negatives: the
 real room silence around each RAVDESS utterance (:func:`room_silence`), digital silence,
 and white, pink and brown noise at -60, -40, -20 and -6 dBFS (200 windows each, seeded)::
 
-    .venv/bin/python export/measure_vad.py --actors 17-20 [--json]
+    .venv/bin/python -m export.measure_vad --actors 17-20 [--json]
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from pathlib import Path
 import librosa
 import numpy as np
 
-from emostream.evaluate_speech import labelled_clips
-from emostream.features import SAMPLE_RATE, clip_windows, load_audio
+from emostream.analysis.voice.features import SAMPLE_RATE, clip_windows, load_audio
+from emostream.analysis.voice.vad import VoiceActivityDetector
 from emostream.runtime import shared_dir
-from emostream.vad import VoiceActivityDetector
+from emostream.tools.evaluate.corpus import labelled_clips
 
 N = 3 * SAMPLE_RATE
 

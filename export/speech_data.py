@@ -1,14 +1,15 @@
 """RAVDESS for the speech model: clip listing, a waveform cache with pitch-shifted copies, augmentation.
 
-Every clip is read once (any rate, WAV or FLAC → 16 kHz mono), trimmed of leading/trailing silence
-by :func:`emostream.features.trim` and stored with two pitch-shifted copies (±2 semitones, librosa)
-in ``<out>/waves.npz``. Each epoch then draws, per clip: one of the three versions (original with
-probability 1/2), a random 3 s placement (time shift: a random cut of a longer clip, a random offset
-in the window for a shorter one), a random gain (-12..+6 dB; samples clipped to [-1, 1]) and, with
-probability 1/2, white or pink noise at 5..30 dB SNR; features come from :func:`emostream.features.logmel`,
-the daemon's own function. To keep training cheap on a shared CPU, ``versions`` such augmented
-windows per clip are computed once (:func:`build_bank`, cached in ``<out>/bank.npz``); each epoch
-picks one of them per clip and adds SpecAugment-style masks (one band of ≤ 8 mels, one of ≤ 30 frames).
+Every clip is read once (any rate, WAV or FLAC → 16 kHz mono), trimmed of leading/trailing silence by
+:func:`emostream.analysis.voice.features.trim` and stored with two pitch-shifted copies (±2 semitones,
+librosa) in ``<out>/waves.npz``. Each epoch then draws, per clip: one of the three versions (original with
+probability 1/2), a random 3 s placement (time shift: a random cut of a longer clip, a random offset in
+the window for a shorter one), a random gain (-12..+6 dB; samples clipped to [-1, 1]) and, with
+probability 1/2, white or pink noise at 5..30 dB SNR; features come from
+:func:`emostream.analysis.voice.features.logmel`, the daemon's own function. To keep training cheap on a
+shared CPU, ``versions`` such augmented windows per clip are computed once (:func:`build_bank`, cached in
+``<out>/bank.npz``); each epoch picks one of them per clip and adds SpecAugment-style masks (one band of ≤
+8 mels, one of ≤ 30 frames).
 """
 
 from __future__ import annotations
@@ -19,8 +20,16 @@ from pathlib import Path
 import librosa
 import numpy as np
 
-from emostream.evaluate_speech import Clip, labelled_clips
-from emostream.features import SAMPLE_RATE, WINDOW_SECONDS, clip_windows, fit_length, load_audio, logmel, trim
+from emostream.analysis.voice.features import (
+    SAMPLE_RATE,
+    WINDOW_SECONDS,
+    clip_windows,
+    fit_length,
+    load_audio,
+    logmel,
+    trim,
+)
+from emostream.tools.evaluate.corpus import Clip, labelled_clips
 
 PITCH_STEPS = (-2.0, 2.0)
 WINDOW = int(WINDOW_SECONDS * SAMPLE_RATE)

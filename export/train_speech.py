@@ -2,9 +2,9 @@
 
 Actor-held-out cross-validation, then one model on every actor, e.g. (in the background)::
 
-    nice -n 10 .venv/bin/python export/train_speech.py --cv      # 5 folds of 4 actors, actors 1..20
-    nice -n 10 .venv/bin/python export/train_speech.py --final   # all actors → <out>/final
-    .venv/bin/python export/export_speech.py                      # → models/speech_cnn.onnx
+    nice -n 10 .venv/bin/python -m export.train_speech --cv      # 5 folds of 4 actors, actors 1..20
+    nice -n 10 .venv/bin/python -m export.train_speech --final   # all actors → <out>/final
+    .venv/bin/python -m export.export_speech                      # → models/speech_cnn.onnx
 
 Validation is always by actor, never by clip: fold k holds out actors {k+1, k+6, k+11, k+16}.
 Actors the data folder holds beyond ``--actors`` (21..24 by default) are never read. The schedule is
@@ -21,22 +21,20 @@ import argparse
 import json
 import math
 import os
-import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
-from speech_data import build_bank, load_waves, ravdess, train_batch
 
-from emostream.evaluate_speech import SpeechReport
-from emostream.features import N_MELS, n_frames
+from emostream.analysis.voice.features import N_MELS, n_frames
 from emostream.runtime import shared_dir
+from emostream.tools.evaluate.speech import SpeechReport
 from emostream.types import SPEECH_EMOTIONS
+from export.speech_data import build_bank, load_waves, ravdess, train_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 HP = {  # the shipped model's settings (an earlier run with width 64, dropout 0.3, 60 epochs: see the card)

@@ -15,9 +15,9 @@ from typing import TypeVar
 import pytest
 import redis
 
-from emostream.localredis import LocalRedis, free_port
-from emostream.queues import BoundedQueue, Closed
+from emostream.daemon.localredis import LocalRedis, free_port
 from emostream.runtime import shared_dir
+from emostream.sources.queues import BoundedQueue, Closed
 
 REQUIRE_SHARED = os.environ.get("EMOSTREAM_REQUIRE_SHARED") == "1"
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from emostream.features import SAMPLE_RATE, load_audio
+from emostream.analysis.voice.features import SAMPLE_RATE, load_audio
 
 SR = SAMPLE_RATE
 

@@ -1,0 +1,80 @@
+"""Decoding with PyAV, shared by video and audio sources: open, pick the stream, watch for stalls.
+
+:func:`decoded` is the one demux loop of both paths. It turns FFmpeg's failures into one-line
+:class:`~emostream.errors.SourceError` messages with credentials redacted, counts undecodable
+packets instead of failing on them, and fails a *live* stream that has sent nothing decodable for
+``watchdog`` seconds: a blocked read is interrupted by PyAV's read timeout, and a stream that still
+sends packets but no picture (or sound) is caught by the check between packets.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Literal
+
+import av
+
+from emostream.errors import SourceError
+from emostream.redact import redact
+
+__all__ = ["OPEN_TIMEOUT", "decoded", "reason", "source_kind"]
+
+OPEN_TIMEOUT = 10.0  # seconds for FFmpeg to open a source before it counts as unreachable
+_STREAM = re.compile(r"^(rtsp|rtsps|rtmp|http|https|udp|tcp|srt)://", re.IGNORECASE)
+
+
+def source_kind(url: str) -> str:
+    """``webcam`` for a device index, ``stream`` for a network URL, ``file`` otherwise."""
+    if url.strip().isdigit():
+        return "webcam"
+    if _STREAM.match(url):
+        return "stream"
+    return "file"
+
+
+def reason(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def decoded(
+    url: str,
+    kind: str,
+    media: Literal["video", "audio"],
+    watchdog: float = 10.0,
+    options: dict[str, str] | None = None,
+    on_corrupt: Callable[[], None] | None = None,
+) -> Iterator[tuple[list[Any], bool]]:
+    """(decoded frames of one packet, whether it was the end-of-stream flush packet) of the first
+    ``media`` stream of ``url``, until the source ends."""
+    live = kind != "file"
+    noun = "picture" if media == "video" else "audio"
+    try:
+        container = av.open(url, options=options or {}, timeout=(OPEN_TIMEOUT, watchdog))
+    except (av.FFmpegError, OSError) as exc:
+        raise SourceError(f"cannot open {kind} {redact(url)}: {redact(reason(exc))}") from None
+    try:
+        streams = container.streams.video if media == "video" else container.streams.audio
+        if not streams:
+            what = "video stream" if media == "video" else "audio track"
+            raise SourceError(f"{kind} {redact(url)} has no {what}")
+        last = time.monotonic()
+        for packet in container.demux(streams[0]):
+            try:
+                frames = packet.decode()
+            except av.InvalidDataError:
+                if on_corrupt is not None:
+                    on_corrupt()
+                frames = []
+            if frames:
+                last = time.monotonic()
+            elif live and time.monotonic() - last > watchdog:
+                raise SourceError(f"{kind} {redact(url)} gave no {noun} for {watchdog:g} s")
+            yield frames, packet.size == 0
+    except av.FFmpegError as exc:
+        raise SourceError(f"{kind} {redact(url)} failed while reading: {redact(reason(exc))}") from None
+    finally:
+        container.close()

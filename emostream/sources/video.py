@@ -1,0 +1,134 @@
+"""Video sources: one capture thread per camera feeding a bounded queue of :class:`Frame`.
+
+Files and streams are decoded with PyAV (anything FFmpeg reads, GIFs included), webcams with
+OpenCV. A live source (RTSP/HTTP stream, webcam) that fails or ends is reopened with capped
+exponential backoff for as long as the daemon runs (:mod:`emostream.sources.reconnect`); a file
+source ends (or loops) at its end. Frames are sampled to the camera's analysis rate *before*
+conversion to pixels, so skipped frames cost only their decode.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from emostream.config import CameraConfig
+from emostream.errors import SourceError
+from emostream.metrics import Metrics
+from emostream.redact import redact
+from emostream.sources.media import decoded, source_kind
+from emostream.sources.queues import BoundedQueue
+from emostream.sources.reconnect import ReconnectingSource
+from emostream.types import Frame
+
+__all__ = ["VideoSource"]
+
+# A decoded frame before sampling: media time in seconds (None if unknown) and a pixel getter.
+RawFrame = tuple[float | None, Callable[[], np.ndarray]]
+
+
+def _pyav_frames(
+    url: str, kind: str, corrupt: Callable[[], None], transport: str = "auto", watchdog: float = 10.0
+) -> Iterator[RawFrame]:
+    """Frames of a file or stream, pixels converted only when asked for."""
+    options = {"rtsp_transport": transport} if url.lower().startswith("rtsp") and transport != "auto" else {}
+    for frames, _end in decoded(url, kind, "video", watchdog, options, corrupt):
+        for f in frames:
+            yield (f.time, lambda f=f: f.to_ndarray(format="bgr24"))
+
+
+def _webcam_frames(url: str) -> Iterator[RawFrame]:
+    cap = cv2.VideoCapture(int(url))
+    try:
+        if not cap.isOpened():
+            raise SourceError(f"cannot open webcam {url}")
+        while True:
+            ok, img = cap.read()
+            if not ok or img is None:
+                raise SourceError(f"webcam {url} stopped delivering frames")
+            yield (None, lambda img=img: img)
+    finally:
+        cap.release()
+
+
+class VideoSource(ReconnectingSource):
+    """Reads one camera on its own thread and puts sampled frames on ``queue`` until stopped or ended."""
+
+    role = "camera"
+    empty = "video frames"
+
+    def __init__(
+        self,
+        cam: CameraConfig,
+        queue: BoundedQueue[Frame],
+        metrics: Metrics,
+        stop: threading.Event,
+        backoff: tuple[float, float] = (0.5, 30.0),
+    ) -> None:
+        m, cid = metrics, cam.id
+        series = (m.source_up.labels(cid), m.source_errors.labels(cid), m.reconnects.labels(cid))
+        super().__init__(cid, cam.url, source_kind(cam.url), cam.loop, queue, stop, series, backoff)
+        self.cam = cam
+        self.metrics = metrics
+        self._seq = 0
+        self.captured = 0
+        self._last_ts = -1.0
+        self._step = 0.04  # media time between the last two frames; bridges a loop or reconnect
+        self._next_sample = 0.0
+
+    def _raw(self) -> Iterator[RawFrame]:
+        corrupt = self.metrics.frames_dropped.labels(self.cam.id, "corrupt").inc
+        if self.kind == "webcam":
+            return _webcam_frames(self.cam.url)
+        if self.kind == "file" and not Path(self.cam.url).is_file():
+            raise SourceError(f"cannot open file {redact(self.cam.url)}: no such file")
+        return _pyav_frames(self.cam.url, self.kind, corrupt, self.cam.rtsp_transport, self.cam.watchdog)
+
+    def play_once(self) -> Iterator[None]:
+        """Decode one pass of the source, yielding once per decoded frame (proof of liveness)."""
+        captured = self.metrics.frames_captured.labels(self.cam.id)
+        depth = self.metrics.queue_depth.labels(self.cam.id)
+        decode_hist = self.metrics.stage_seconds.labels("decode")
+        interval = 1.0 / self.cam.fps if self.cam.fps > 0 else 0.0
+        offset: float | None = None
+        pace_origin: tuple[float, float] | None = None
+        t0 = time.perf_counter()
+        for media_ts, pixels in self._raw():
+            if self._stop.is_set():
+                return
+            captured.inc()
+            self.captured += 1
+            now = time.monotonic()
+            # Media time must grow across loops and reconnects, or debouncing would go backwards.
+            if media_ts is None:
+                media_ts = now
+            if offset is None:
+                offset = (self._last_ts + self._step - media_ts) if self._last_ts >= 0 else -media_ts
+            ts = max(media_ts + offset, self._last_ts + 1e-6)
+            if self._last_ts >= 0:
+                self._step = min(ts - self._last_ts, 1.0)
+            self._last_ts = ts
+            yield
+            if ts + 1e-9 < self._next_sample:
+                continue
+            step = self._next_sample + interval
+            self._next_sample = step if step > ts else ts + interval
+            if self.cam.realtime and not self.live:
+                pace_origin = pace_origin or (now, ts)
+                wait = pace_origin[0] + (ts - pace_origin[1]) - now
+                if wait > 0 and self._stop.wait(wait):
+                    return
+                t0 += max(wait, 0.0)
+            image = pixels()
+            decode_hist.observe(time.perf_counter() - t0)
+            frame = Frame(self.cam.id, self._seq, ts, time.time(), image)
+            self._seq += 1
+            if not self.queue.put(frame):
+                return
+            depth.set(len(self.queue))
+            t0 = time.perf_counter()

@@ -1,0 +1,1 @@
+"""Offline tools beside the daemon: benchmark, demo, report, evaluation, dashboard."""

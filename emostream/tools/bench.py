@@ -1,0 +1,84 @@
+"""``emostream bench``: every frame of file sources through the whole path, with figures.
+
+decode → detect → classify → track → debounce → publish to a real (private) Redis. Model loading and
+Redis start-up are excluded from the timing; decoding is included.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from emostream import __version__
+from emostream.config import CameraConfig, ShardConfig
+from emostream.daemon.localredis import LocalRedis
+from emostream.daemon.pipeline import Pipeline
+from emostream.daemon.run import build_config
+from emostream.metrics import STAGES
+
+
+def _stage_sums(pipe: Pipeline, sums: dict[str, list[float]]) -> None:
+    for stage in STAGES:
+        labels = {"stage": stage}
+        sums[stage][0] += pipe.metrics.registry.get_sample_value("emostream_stage_seconds_sum", labels) or 0.0
+        sums[stage][1] += (
+            pipe.metrics.registry.get_sample_value("emostream_stage_seconds_count", labels) or 0.0
+        )
+
+
+def run_bench(
+    sources: list[str], repeat: int = 1, redis_url: str | None = None, config: str | None = None
+) -> dict[str, object]:
+    """Models and settings (detector, thresholds, debounce) come from ``config``; its cameras are ignored."""
+    local = None if redis_url else LocalRedis().start()
+    try:
+        cfg = build_config(config, [], redis_url or local.url)  # type: ignore[union-attr]
+        cfg = cfg.model_copy(update={"metrics": cfg.metrics.model_copy(update={"enabled": False})})
+        probe = Pipeline(cfg)  # loads the models once, outside the timing
+        models = (probe.detector, probe.classifier)
+        frames = faces = events = published = 0
+        seconds = 0.0
+        latencies: list[float] = []
+        sums = {stage: [0.0, 0.0] for stage in STAGES}
+        # Sources run one after another, as the peer does, so per-stage times are not inflated by
+        # threads of other cameras competing for the same core.
+        for uri in [s for s in sources for _ in range(max(1, repeat))]:
+            cam = CameraConfig(id="bench", url=uri, fps=0, realtime=False, loop=False, queue_size=8)
+            # One camera, whole: daemon sharding (config or EMOSTREAM_SHARD_*) does not apply to a benchmark.
+            run_cfg = cfg.model_copy(update={"cameras": [cam], "shard": ShardConfig()})
+            pipe = Pipeline(run_cfg, models=models)
+            t0 = time.perf_counter()
+            pipe.start()
+            assert pipe.publisher is not None
+            pipe.publisher.latencies = latencies
+            pipe.wait()
+            summary = pipe.stop(timeout=30)
+            seconds += time.perf_counter() - t0
+            frames += int(summary["frames_analysed"])  # type: ignore[call-overload]
+            faces += int(summary["faces"])  # type: ignore[call-overload]
+            events += int(summary["events"])  # type: ignore[call-overload]
+            published += int(summary["published"])  # type: ignore[call-overload]
+            _stage_sums(pipe, sums)
+        lat = np.array(latencies or [0.0]) * 1000.0
+        return {
+            "tool": "emostream",
+            "version": __version__,
+            "detector": probe.detector.name,
+            "sources": len(sources),
+            "frames": frames,
+            "faces": faces,
+            "seconds": round(seconds, 3),
+            "fps": round(frames / seconds, 2) if seconds > 0 else 0.0,
+            "ms_per_frame": round(1000.0 * seconds / frames, 3) if frames else 0.0,
+            "stage_ms": {k: round(1000.0 * v[0] / v[1], 3) if v[1] else 0.0 for k, v in sums.items()},
+            "frame_to_publish_ms": {
+                "p50": round(float(np.percentile(lat, 50)), 2),
+                "p99": round(float(np.percentile(lat, 99)), 2),
+            },
+            "events": events,
+            "published": published,
+        }
+    finally:
+        if local is not None:
+            local.cleanup()

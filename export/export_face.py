@@ -2,17 +2,18 @@
 
 Run with the export venv after training::
 
-    .venv-export/bin/python export/export_face.py --run checkpoints/face_cnn [checkpoints/face_s2 ...]
+    .venv-export/bin/python -m export.export_face --run checkpoints/face_cnn [checkpoints/face_s2 ...]
 
 Several ``--run`` folders make one ensemble graph that averages the members' probabilities (each
 member: the best checkpoint of its own, independently seeded run).
 
 Writes ``models/emostream_face_cnn.onnx`` (dynamic batch, opset 13, float32) with the metadata that
-:class:`emostream.classify.FaceEmotionClassifier` reads (``labels``, ``norm_scale``, ``norm_offset``,
-``crop_margin``, ``train_hparams``: one entry per member), and ``models/emostream_face_cnn.weights.h5``
-(the Keras weights it came from, for the parity test). ``crop_margin`` is the margin that turns a
-BlazeFace box into FER2013's framing, measured on training images (see the model card). Checks ONNX
-against the Keras model reloaded from that weights file on real PublicTest faces.
+:class:`emostream.analysis.face.classify.FaceEmotionClassifier` reads (``labels``, ``norm_scale``,
+``norm_offset``, ``crop_margin``, ``train_hparams``: one entry per member), and
+``models/emostream_face_cnn.weights.h5`` (the Keras weights it came from, for the parity test).
+``crop_margin`` is the margin that turns a BlazeFace box into FER2013's framing, measured on training
+images (see the model card). Checks ONNX against the Keras model reloaded from that weights file on real
+PublicTest faces.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,10 +34,8 @@ import onnx
 import tensorflow as tf
 import tf2onnx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from face_data import LABELS, NORM_OFFSET, NORM_SCALE, SIZE, load_split, model_input
-from train_face import DEFAULTS, ROOT, build_model
+from export.face_data import LABELS, NORM_OFFSET, NORM_SCALE, SIZE, load_split, model_input
+from export.train_face import DEFAULTS, ROOT, build_model
 
 NAME = "emostream_face_cnn"
 CROP_MARGIN = 0.05  # BlazeFace box → FER2013 framing, median over training images (model card)
@@ -88,7 +86,9 @@ def load_trained(weights: Path, widths: int | Sequence[int], flip_tta: bool = Fa
     return _with_flip(model) if flip_tta else model
 
 
-def to_onnx(model: Any, hps: Sequence[dict], margin: float, flip_tta: bool) -> onnx.ModelProto:
+def to_onnx(
+    model: Any, hps: Sequence[dict], margin: float, flip_tta: bool, epoch: str = "best PublicTest"
+) -> onnx.ModelProto:
     """tf2onnx conversion with the metadata the classifier reads; ``hps``: each member's training hparams."""
     spec = (tf.TensorSpec((None, SIZE, SIZE, 1), tf.float32, name="input"),)
     proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=13)
@@ -96,7 +96,9 @@ def to_onnx(model: Any, hps: Sequence[dict], margin: float, flip_tta: bool) -> o
         value.type.tensor_type.shape.dim[0].dim_param = "batch"
     proto.producer_name = "emostream export/export_face.py"
     what = "CNN" if len(hps) == 1 else f"ensemble of {len(hps)} CNNs (mean probability)"
-    proto.doc_string = f"emostream face-emotion {what} trained on FER2013 train (export/train_face.py)"
+    crowd = all(hp.get("crowd") for hp in hps)
+    labels = "FER+ crowd votes on FER2013 train" if crowd else "FER2013 train"
+    proto.doc_string = f"emostream face-emotion {what} trained on {labels} (python -m export.train_face)"
     keep = (*DEFAULTS, "teacher", "steps_per_epoch")  # a distilled member names its teachers
     meta = {
         "labels": ",".join(LABELS),
@@ -105,7 +107,7 @@ def to_onnx(model: Any, hps: Sequence[dict], margin: float, flip_tta: bool) -> o
         "norm_offset": str(NORM_OFFSET),
         "crop_margin": str(margin),
         "flip_tta": "1" if flip_tta else "0",
-        "source": "export/train_face.py on FER2013 train (Kaggle folder layout), best PublicTest epoch",
+        "source": f"python -m export.train_face on {labels} (Kaggle folder layout), {epoch} epoch",
         "train_hparams": json.dumps([{k: hp[k] for k in keep if k in hp} for hp in hps]),
         "licence": "weights: MIT (emostream); trained on FER2013, a research data set (see the model card)",
     }
@@ -128,12 +130,19 @@ def main() -> None:
     ap.add_argument("--margin", type=float, default=CROP_MARGIN)
     ap.add_argument("--flip-tta", action="store_true", help="average with the mirrored face in the graph")
     ap.add_argument("--data", type=Path, help="FER2013 root (default: shared/data/fer2013) for the check")
+    ap.add_argument(
+        "--weights",
+        choices=["best", "last"],
+        default="best",
+        help="each run's best-validation epoch (best.weights.h5) or its last one (last.weights.h5)",
+    )
     args = ap.parse_args()
     hps = [json.loads((run / "hparams.json").read_text()) for run in args.run]
     widths = [hp["width"] for hp in hps]
-    plain = build_ensemble(widths, [run / "best.weights.h5" for run in args.run])
+    plain = build_ensemble(widths, [run / f"{args.weights}.weights.h5" for run in args.run])
     model = _with_flip(plain) if args.flip_tta else plain
-    proto = to_onnx(model, hps, args.margin, args.flip_tta)
+    epoch = "best PublicTest" if args.weights == "best" else "last"
+    proto = to_onnx(model, hps, args.margin, args.flip_tta, epoch)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(proto, str(args.out))
     keras_copy = args.out.with_suffix(".weights.h5")

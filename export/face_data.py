@@ -31,27 +31,34 @@ def load_split(
     if cache is not None and cache.is_file() and not limit:
         with np.load(cache) as z:
             return z["x"], z["y"]
-    folder = root / split
-    names = {p.name.lower(): p for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else {}
-    missing = [label for label in LABELS if label not in names]
-    if missing:
-        raise SystemExit(f"{folder}: no folder for {', '.join(missing)}")
     xs, ys = [], []
-    for k, label in enumerate(LABELS):
-        paths = sorted(p for p in names[label].iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
-        for path in paths[: limit or None]:
-            img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-            if img is None:
-                raise SystemExit(f"cannot read {path}")
-            if img.shape != (SIZE, SIZE):
-                img = cv2.resize(img, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
-            xs.append(img)
-            ys.append(k)
+    for path, k in split_files(root, split, limit):
+        img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        if img is None:
+            raise SystemExit(f"cannot read {path}")
+        if img.shape != (SIZE, SIZE):
+            img = cv2.resize(img, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+        xs.append(img)
+        ys.append(k)
     x, y = np.stack(xs), np.asarray(ys, np.int64)
     if cache is not None and not limit:
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, x=x, y=y)
     return x, y
+
+
+def split_files(root: Path, split: str, limit: int = 0) -> list[tuple[Path, int]]:
+    """(image path, label) of ``root/split/<emotion>/*`` in the order ``load_split`` returns them."""
+    folder = root / split
+    names = {p.name.lower(): p for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else {}
+    missing = [label for label in LABELS if label not in names]
+    if missing:
+        raise SystemExit(f"{folder}: no folder for {', '.join(missing)}")
+    out = []
+    for k, label in enumerate(LABELS):
+        paths = sorted(p for p in names[label].iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+        out += [(path, k) for path in paths[: limit or None]]
+    return out
 
 
 def model_input(images: np.ndarray) -> np.ndarray:

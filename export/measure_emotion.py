@@ -2,26 +2,22 @@
 
 Run with the main venv, pinned to one core for the timing::
 
-    taskset -c 0 .venv/bin/python export/measure_emotion.py [--model fer_mini_xception.onnx]
+    taskset -c 0 .venv/bin/python -m export.measure_emotion [--model fer_mini_xception.onnx]
 
 Each 48×48 test image is one face whose box is the whole image (margin 0), scored through
-:class:`emostream.classify.FaceEmotionClassifier` exactly as the daemon scores detected faces.
+:class:`emostream.analysis.face.classify.FaceEmotionClassifier` exactly as the daemon scores detected faces.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from emostream.classify import FaceEmotionClassifier
+from emostream.analysis.face.classify import FaceEmotionClassifier
 from emostream.runtime import shared_dir
 from emostream.types import FACE_EMOTIONS, Face
 
@@ -61,6 +57,15 @@ def main() -> None:
         clf.predict(x)
         times.append((time.perf_counter() - start) * 1000)
     print(f"median ms per face (batch 1, session.run): {statistics.median(times):.3f}")
+    x8 = np.zeros((8, clf.size, clf.size, 1), np.float32)
+    clf.predict(x8)
+    times8 = []
+    for _ in range(max(1, args.runs // 4)):
+        start = time.perf_counter()
+        clf.predict(x8)
+        times8.append(time.perf_counter() - start)
+    med = statistics.median(times8)
+    print(f"batch 8: median {1000 * med:.3f} ms per call, {8 / med:.0f} faces/s")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 Run with the export venv (see ``export/requirements.txt``), in the background, e.g.::
 
-    nice -n 10 .venv-export/bin/python export/train_face.py --out checkpoints/face_cnn
-    nice -n 10 .venv-export/bin/python export/train_face.py --out checkpoints/face_cnn --resume
+    nice -n 10 .venv-export/bin/python -m export.train_face --out checkpoints/face_cnn
+    nice -n 10 .venv-export/bin/python -m export.train_face --out checkpoints/face_cnn --resume
 
 Keras 2 (``tf_keras``) rather than Keras 3: tf2onnx 1.17's ``from_keras`` converts tf_keras models
 directly (the baseline export uses the same path). Training data ``<data>/train``, validation
@@ -13,11 +13,15 @@ and cosine decay per step, label smoothing, early stopping on validation accurac
 Distillation: ``--teacher RUN...`` with ``--distill W`` trains on ``(1 - W)`` × label + ``W`` × the
 teachers' mean probability (each teacher's best checkpoint, averaged with the mirrored face) on the
 un-augmented training image, computed once and kept as ``teacher_train.npy``.
+Crowd labels: ``--crowd`` trains on the FER+ vote distribution of each training image
+(``<data>/ferplus_votes.csv``, :func:`emostream.tools.evaluate.crowd.soft_targets`; ``--label-votes N``
+counts the FER2013 label as N more votes) and validates on PublicTest's FER+ majority labels.
 
 ``--out`` holds ``hparams.json`` (every setting, written before the first step), ``ckpt-*`` (model,
 optimizer and epoch, written after every epoch; ``--resume`` continues from the last one with the
-saved settings), ``best.weights.h5`` (the epoch with the best validation accuracy), ``state.json``
-(per-epoch history) and the image cache. ``export/export_face.py`` turns the best weights into ONNX.
+saved settings), ``best.weights.h5`` (the epoch with the best validation accuracy), ``last.weights.h5``
+(the latest epoch), ``state.json`` (per-epoch history) and the image cache. ``python -m
+export.export_face`` turns the weights into ONNX.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ import argparse
 import json
 import math
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -35,10 +38,21 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import numpy as np
-from face_data import LABELS, SIZE, class_weights, load_split, make_dataset, model_input, soft_targets
+
+from emostream.runtime import shared_dir
+from emostream.tools.evaluate.crowd import majority, read_votes
+from emostream.tools.evaluate.crowd import soft_targets as crowd_targets
+from export.face_data import (
+    LABELS,
+    SIZE,
+    class_weights,
+    load_split,
+    make_dataset,
+    model_input,
+    soft_targets,
+    split_files,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = {
@@ -55,6 +69,9 @@ DEFAULTS = {
     "seed": 1234,
     "bf16": False,
     "distill": 0.0,
+    "crowd": False,
+    "label_votes": 0.0,
+    "keep_single_votes": False,
 }
 
 
@@ -177,6 +194,10 @@ def train(args: argparse.Namespace) -> dict:
     weights = class_weights(y_tr, hp["class_power"])
     args.out.mkdir(parents=True, exist_ok=True)
     targets = None
+    if hp.get("crowd"):
+        x_tr, y_tr, targets, x_va, y_va = crowd_split(data, args.limit, x_tr, y_tr, x_va, hp)
+        weights = class_weights(targets.argmax(1), hp["class_power"])
+        y_tr = targets.argmax(1)  # class weights follow the crowd's top class
     if hp.get("distill", 0.0):
         teacher = teacher_targets(hp["teacher"], x_tr, args.out / "teacher_train.npy")
         targets = soft_targets(y_tr, teacher, hp["distill"])
@@ -243,6 +264,7 @@ def train(args: argparse.Namespace) -> dict:
             if row.get("val_accuracy", 0.0) > state["best_val_accuracy"]:
                 state["best_val_accuracy"], state["best_epoch"] = row["val_accuracy"], epoch + 1
                 model.save_weights(str(args.out / "best.weights.h5"))
+            model.save_weights(str(args.out / "last.weights.h5"))  # for a last-epoch selection rule
             epoch_var.assign(epoch + 1)
             manager.save(checkpoint_number=epoch + 1)
             tmp = state_path.with_suffix(".tmp")
@@ -266,10 +288,25 @@ def train(args: argparse.Namespace) -> dict:
     return state
 
 
-def _default_data() -> Path:
-    sys.path.insert(0, str(ROOT))
-    from emostream.runtime import shared_dir
+def crowd_split(
+    data: Path, limit: int, x_tr: np.ndarray, y_tr: np.ndarray, x_va: np.ndarray, hp: dict
+) -> tuple[np.ndarray, ...]:
+    """FER+ training: train images with crowd targets (the images FER+ kept as faces), and the
+    PublicTest images that have a majority, labelled by it (validation accuracy = FER+ majority)."""
+    csv = data / "ferplus_votes.csv"
 
+    def votes(split: str) -> np.ndarray:
+        rel = [str(p.relative_to(data)) for p, _ in split_files(data, split, limit)]
+        return read_votes(csv, rel)
+
+    targets, keep = crowd_targets(votes("train"), y_tr, hp["label_votes"], not hp["keep_single_votes"])
+    major = majority(votes("test"))
+    ok = major >= 0
+    print(f"crowd: {keep.sum()} of {len(keep)} train images, {ok.sum()} PublicTest majority", flush=True)
+    return x_tr[keep], y_tr[keep], targets[keep], x_va[ok], major[ok]
+
+
+def _default_data() -> Path:
     shared = shared_dir()
     if shared is None:
         raise SystemExit("no shared folder: pass --data or set EMOSTREAM_SHARED")

@@ -65,6 +65,9 @@ trap 'rm -rf "$tmp"' EXIT
 echo "compare.sh: emostream on core $core, ${#sources[@]} source(s)" >&2
 taskset -c "$core" "$emostream" bench --json "${repeat_args[@]}" --source "${sources[@]}" >"$tmp/emostream.out" \
     || fail "emostream bench" $? "$tmp/emostream.out"
+echo "compare.sh: emostream --strict (every face of every frame classified) on core $core" >&2
+taskset -c "$core" "$emostream" bench --json --strict "${repeat_args[@]}" --source "${sources[@]}" \
+    >"$tmp/strict.out" || fail "emostream bench --strict" $? "$tmp/strict.out"
 
 echo "compare.sh: fer on core $core" >&2
 taskset -c "$core" "$venv/bin/python" bench/fer_peer.py "${repeat_args[@]}" --source "${sources[@]}" \
@@ -72,7 +75,7 @@ taskset -c "$core" "$venv/bin/python" bench/fer_peer.py "${repeat_args[@]}" --so
 
 # --- combine, tabulate, write ----------------------------------------------------------------------
 mkdir -p "$(dirname "$out")"
-python3 - "$tmp/emostream.out" "$tmp/fer.out" "$out" "$core" "${sources[@]}" <<'PY'
+python3 - "$tmp/emostream.out" "$tmp/strict.out" "$tmp/fer.out" "$out" "$core" "${sources[@]}" <<'PY'
 import json
 import sys
 from datetime import datetime, timezone
@@ -88,20 +91,23 @@ def last_json(path):
         sys.exit(f"compare.sh: last line of {path} is not JSON: {exc}")
 
 
-emo_path, fer_path, out, core, *sources = sys.argv[1:]
-emo, fer = last_json(emo_path), last_json(fer_path)
-for name, res in (("emostream", emo), ("fer", fer)):
+emo_path, strict_path, fer_path, out, core, *sources = sys.argv[1:]
+emo, strict, fer = last_json(emo_path), last_json(strict_path), last_json(fer_path)
+for name, res in (("emostream", emo), ("strict", strict), ("fer", fer)):
     if not isinstance(res.get("fps"), (int, float)) or "faces" not in res:
         sys.exit(f"compare.sh: {name} result lacks fps/faces: {res}")
 
 ratio = emo["fps"] / fer["fps"] if fer["fps"] else None
+strict_ratio = strict["fps"] / fer["fps"] if fer["fps"] else None
 combined = {
     "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     "core": int(core),
     "sources": sources,
     "emostream": emo,
+    "emostream_strict": strict,
     "fer": fer,
     "fps_ratio_emostream_over_fer": round(ratio, 3) if ratio is not None else None,
+    "fps_ratio_strict_over_fer": round(strict_ratio, 3) if strict_ratio is not None else None,
     "note": "emostream's seconds include decoding the clips; fer's exclude it (decoded up front)",
 }
 with open(out, "w", encoding="utf-8") as fh:
@@ -115,7 +121,7 @@ def cell(res, key, fmt="{}"):
 
 
 print(f"{'':10} {'version':>10} {'frames':>7} {'faces':>6} {'fps':>9} {'ms/frame':>9}  decode")
-for name, res, decode in (("emostream", emo, "timed"), ("fer", fer, "untimed")):
+for name, res, decode in (("emostream", emo, "timed"), ("strict", strict, "timed"), ("fer", fer, "untimed")):
     ms = res.get("ms_per_frame")
     if ms is None and res.get("fps"):
         ms = 1000.0 / res["fps"]
@@ -124,6 +130,7 @@ for name, res, decode in (("emostream", emo, "timed"), ("fer", fer, "untimed")):
         f" {res['fps']:>9.1f} {'-' if ms is None else f'{ms:.2f}':>9}  {decode}"
     )
 print(f"emostream fps / fer fps = {'-' if ratio is None else f'{ratio:.2f}'}")
+print(f"strict fps / fer fps = {'-' if strict_ratio is None else f'{strict_ratio:.2f}'}")
 print(f"faces: emostream {emo['faces']}, fer {fer['faces']}")
 print(f"wrote {out}")
 PY

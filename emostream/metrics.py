@@ -53,6 +53,13 @@ _METRICS: tuple[tuple[str, type, str, str, tuple[str, ...]], ...] = (
         ("camera",),
     ),
     ("faces", Counter, "emostream_faces", "Faces detected, summed over analysed frames.", ("camera",)),
+    (
+        "faces_classified",
+        Counter,
+        "emostream_faces_classified",
+        "Faces run through the emotion model (tracks are classified at a bounded rate).",
+        ("camera",),
+    ),
     ("tracks_active", Gauge, "emostream_tracks_active", "Faces currently tracked.", ("camera",)),
     (
         "events",
@@ -153,6 +160,7 @@ class Metrics:
     stage_seconds: Histogram
     frame_to_publish: Histogram
     faces: Counter
+    faces_classified: Counter
     tracks_active: Gauge
     events: Counter
     source_up: Gauge
@@ -190,6 +198,7 @@ class Metrics:
             self.frames_dropped.labels(cam, "corrupt")
             self.queue_depth.labels(cam).set(0)
             self.faces.labels(cam)
+            self.faces_classified.labels(cam)
             self.tracks_active.labels(cam).set(0)
             self.source_up.labels(cam).set(0)
             self.reconnects.labels(cam)

@@ -78,14 +78,6 @@ class Scores:
 
 
 @dataclass(frozen=True, slots=True)
-class Observation:
-    """A classified face on one frame, before tracking assigns it an id."""
-
-    face: Face
-    scores: Scores
-
-
-@dataclass(frozen=True, slots=True)
 class TrackedFace:
     """A classified face with the stable id the tracker gave it."""
 

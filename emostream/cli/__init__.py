@@ -43,7 +43,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from emostream.tools.bench import run_bench
 
     setup_logging(args.log_level or "WARNING")
-    result = run_bench(args.source, repeat=args.repeat, redis_url=args.redis_url, config=args.config)
+    result = run_bench(
+        args.source, repeat=args.repeat, redis_url=args.redis_url, config=args.config, strict=args.strict
+    )
     if not args.json:
         for k, v in result.items():
             print(f"{k:>22}: {v}")
@@ -84,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeat", type=int, default=1, help="play each file this many times")
     p.add_argument("--redis-url", help="a Redis to publish to (default: a private one)")
     p.add_argument("--json", action="store_true", help="print only the JSON result")
+    p.add_argument("--strict", action="store_true", help="classify every face of every frame")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("demo", help="run on the webcam, the shared clips or a synthesised clip; print events")

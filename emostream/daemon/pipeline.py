@@ -77,7 +77,7 @@ class Pipeline:
         if models is None:
             d = cfg.detector
             models = (
-                build_detector(d.kind, d.model, d.score_threshold, threads=cfg.threads),
+                build_detector(d.kind, d.model, d.score_threshold, threads=cfg.threads, min_face=d.min_face),
                 FaceEmotionClassifier(cfg.classifier.model, threads=cfg.threads),
             )
         self.detector, self.classifier = models

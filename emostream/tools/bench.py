@@ -28,16 +28,25 @@ def _stage_sums(pipe: Pipeline, sums: dict[str, list[float]]) -> None:
 
 
 def run_bench(
-    sources: list[str], repeat: int = 1, redis_url: str | None = None, config: str | None = None
+    sources: list[str],
+    repeat: int = 1,
+    redis_url: str | None = None,
+    config: str | None = None,
+    strict: bool = False,
 ) -> dict[str, object]:
-    """Models and settings (detector, thresholds, debounce) come from ``config``; its cameras are ignored."""
+    """Models and settings (detector, thresholds, debounce) come from ``config``; its cameras are ignored.
+    ``strict``: classify every face of every frame (``classifier.classify_every_frame``)."""
     local = None if redis_url else LocalRedis().start()
     try:
         cfg = build_config(config, [], redis_url or local.url)  # type: ignore[union-attr]
         cfg = cfg.model_copy(update={"metrics": cfg.metrics.model_copy(update={"enabled": False})})
+        if strict:
+            every = cfg.classifier.model_copy(update={"classify_every_frame": True})
+            cfg = cfg.model_copy(update={"classifier": every})
         probe = Pipeline(cfg)  # loads the models once, outside the timing
         models = (probe.detector, probe.classifier)
-        frames = faces = events = published = 0
+        frames = faces = classified = events = published = 0
+        cpu = 0.0
         seconds = 0.0
         latencies: list[float] = []
         sums = {stage: [0.0, 0.0] for stage in STAGES}
@@ -48,15 +57,17 @@ def run_bench(
             # One camera, whole: daemon sharding (config or EMOSTREAM_SHARD_*) does not apply to a benchmark.
             run_cfg = cfg.model_copy(update={"cameras": [cam], "shard": ShardConfig()})
             pipe = Pipeline(run_cfg, models=models)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             pipe.start()
             assert pipe.publisher is not None
             pipe.publisher.latencies = latencies
             pipe.wait()
             summary = pipe.stop(timeout=30)
             seconds += time.perf_counter() - t0
+            cpu += time.process_time() - c0
             frames += int(summary["frames_analysed"])  # type: ignore[call-overload]
             faces += int(summary["faces"])  # type: ignore[call-overload]
+            classified += sum(c.analyzer.classified for c in pipe.cameras.values())
             events += int(summary["events"])  # type: ignore[call-overload]
             published += int(summary["published"])  # type: ignore[call-overload]
             _stage_sums(pipe, sums)
@@ -68,9 +79,12 @@ def run_bench(
             "sources": len(sources),
             "frames": frames,
             "faces": faces,
+            "faces_classified": classified,
+            "strict": strict,
             "seconds": round(seconds, 3),
             "fps": round(frames / seconds, 2) if seconds > 0 else 0.0,
             "ms_per_frame": round(1000.0 * seconds / frames, 3) if frames else 0.0,
+            "cpu_ms_per_frame": round(1000.0 * cpu / frames, 3) if frames else 0.0,
             "stage_ms": {k: round(1000.0 * v[0] / v[1], 3) if v[1] else 0.0 for k, v in sums.items()},
             "frame_to_publish_ms": {
                 "p50": round(float(np.percentile(lat, 50)), 2),

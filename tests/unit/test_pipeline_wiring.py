@@ -69,3 +69,29 @@ def test_finite_microphone_of_silence_counts_windows_and_says_nothing() -> None:
     assert summary["audio_windows"] == 3  # 3 s windows every 1 s over 5 s: ends at 3, 4 and 5 s
     assert summary["speech_windows"] == 0 and sink.events == []
     assert pipe.metrics.audio_windows.labels("desk", "silence")._value.get() == 3
+
+
+def test_tracks_are_classified_at_their_interval_unless_strict() -> None:
+    """At 10 analysed frames/s one face is classified on its confirming frame and then every 0.4 s
+    (5 of 20 frames); strict mode classifies it on all 19 confirmed frames. Both see one track."""
+    frames = frames_of("lobby", _astronaut_frames(20), fps=10)
+    counts, types = {}, {}
+    for strict in (False, True):
+        cfg = parse(
+            {
+                "cameras": [{"id": "lobby", "url": "lobby.mp4", "fps": 0}],
+                "classifier": {"classify_every_frame": strict},
+                "metrics": {"enabled": False},
+            },
+            env={},
+        )
+        sink = ListSink()
+        pipe = Pipeline(cfg, sinks=[sink], sources=finite_sources({"lobby": frames}))
+        pipe.start()
+        assert pipe.wait(60)
+        pipe.stop()
+        counts[strict] = pipe.cameras["lobby"].analyzer.classified
+        types[strict] = [e.type for e in sink.events if e.type != "emotion.changed"]
+        assert pipe.metrics.faces_classified.labels("lobby")._value.get() == counts[strict]
+    assert counts == {False: 5, True: 19}
+    assert types[False] == types[True] == ["face.appeared", "face.lost"]

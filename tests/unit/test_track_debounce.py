@@ -13,13 +13,13 @@ from emostream.analysis.face.classify import FaceEmotionClassifier
 from emostream.analysis.face.detect import build_detector
 from emostream.analysis.face.track import Tracker
 from emostream.analysis.geometry import iou
-from emostream.types import FACE_EMOTIONS, Face, Observation, Scores
+from emostream.types import FACE_EMOTIONS, Face
 
 LABELS = ("a", "b", "c")
 
 
-def _obs(x: float, y: float, w: float = 40.0) -> Observation:
-    return Observation(Face((x, y, x + w, y + w), 0.9), Scores(LABELS, (1.0, 0.0, 0.0)))
+def _obs(x: float, y: float, w: float = 40.0) -> Face:
+    return Face((x, y, x + w, y + w), 0.9)
 
 
 def test_iou() -> None:
@@ -29,23 +29,41 @@ def test_iou() -> None:
 
 
 def test_tracker_keeps_ids_and_expires_after_gap() -> None:
-    tr = Tracker(iou_threshold=0.3, max_gap=1.0)
+    tr = Tracker(iou_threshold=0.3, max_gap=1.0, confirm_hits=1)
     out, lost = tr.update(0.0, [_obs(10, 10), _obs(200, 10)])
-    assert [t.track for t in out] == [1, 2] and lost == []
+    assert [t for t, _ in out] == [1, 2] and lost == []
     # Both move a little, and come in the other order: ids follow the boxes, not the order.
     out, _ = tr.update(0.2, [_obs(205, 12), _obs(14, 11)])
-    assert [t.track for t in out] == [2, 1]
+    assert [t for t, _ in out] == [2, 1]
     # A fast move with no overlap but within one face width still continues the track.
     out, _ = tr.update(0.4, [_obs(240, 12)])
-    assert [t.track for t in out] == [2]
+    assert [t for t, _ in out] == [2]
     # Track 1 unseen since 0.2: lost once the gap exceeds 1.0 s of media time.
     _, lost = tr.update(1.1, [_obs(242, 12)])
     assert lost == []
     _, lost = tr.update(1.3, [_obs(244, 12)])
     assert lost == [1]
     out, _ = tr.update(1.4, [_obs(10, 10)])
-    assert [t.track for t in out] == [3]
+    assert [t for t, _ in out] == [3]
     assert tr.flush() == [2, 3] and tr.active == 0
+
+
+def test_tracker_confirms_n_hits_in_m_frames_and_drops_blips_unseen() -> None:
+    tr = Tracker(iou_threshold=0.3, max_gap=1.0, confirm_hits=2, confirm_frames=3)
+    out, _ = tr.update(0.0, [_obs(10, 10), _obs(300, 10)])  # a real face and a one-frame blip
+    assert out == [] and tr.active == 0  # nothing is a track yet
+    out, _ = tr.update(0.2, [_obs(12, 10)])
+    assert [t for t, _ in out] == [1] and tr.active == 1  # two hits: confirmed, numbered 1
+    out, lost = tr.update(0.4, [_obs(14, 10)])
+    assert [t for t, _ in out] == [1] and lost == [] and tr.dropped == 1  # the blip missed its window
+    # A face seen on frames 1 and 3 of its first three still confirms (a one-frame miss is tolerated).
+    tr.update(0.6, [_obs(14, 10), _obs(300, 100)])
+    tr.update(0.8, [_obs(14, 10)])
+    out, _ = tr.update(1.0, [_obs(14, 10), _obs(302, 100)])
+    assert [t for t, _ in out] == [1, 2]
+    # Lost tentative tracks are never reported lost; ids of confirmed ones are.
+    _, lost = tr.update(3.0, [_obs(500, 200)])
+    assert lost == [1, 2] and tr.flush() == []
 
 
 def _feed(d: Debouncer, seq: list[tuple[float, tuple[float, ...]]]) -> list:
@@ -102,13 +120,13 @@ def test_change_events_far_fewer_than_frame_level_flips(media: list[Path]) -> No
             for f in c.decode(video=0):
                 img = f.to_ndarray(format="bgr24")
                 faces = detector.detect(img)
-                obs = [Observation(fc, s) for fc, s in zip(faces, clf.classify(img, faces), strict=True)]
-                tracked, _ = tracker.update(float(f.time), obs)
-                for t in tracked:
-                    top = t.scores.top
-                    flips += t.track in last_top and last_top[t.track] != top
-                    last_top[t.track] = top
-                    for e in deb.update(t.track, float(f.time), t.scores.probs):
+                tracked, _ = tracker.update(float(f.time), faces)
+                scores = clf.classify(img, [face for _, face in tracked])
+                for (track, _face), sc in zip(tracked, scores, strict=True):
+                    top = sc.top
+                    flips += track in last_top and last_top[track] != top
+                    last_top[track] = top
+                    for e in deb.update(track, float(f.time), sc.probs):
                         changes += e.kind == "changed" and e.previous is not None
                         first += e.kind == "changed" and e.previous is None
     print(f"frame-level top-class flips={flips}; debounced: first emotions={first}, changes={changes}")

@@ -1,29 +1,19 @@
-"""Configuration: pydantic models for the one YAML file, environment overrides, field-path errors.
-
-Every field has a description, unknown keys are rejected, and :func:`load` turns any problem into a
-:class:`ConfigError` whose lines each start with the dotted path of the offending field.
-Secrets come from the environment rather than the file: ``EMOSTREAM_REDIS_URL`` overrides
-``redis.url`` and ``EMOSTREAM_CAMERA_<ID>_URL`` overrides that camera's ``url``.
-"""
+"""The pydantic models of the YAML file: every field with a description, unknown keys rejected,
+every model frozen (a config is shared by every thread and never changes while the daemon runs)."""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     model_validator,
 )
 
-from emostream.errors import ConfigError
 from emostream.keys import CHANNEL_PREFIX, STREAM
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -100,20 +90,40 @@ class VoiceConfig(_Model):
 
 
 class DetectorConfig(_Model):
-    kind: Literal["blazeface", "yunet"] = Field("blazeface", description="Face detector family.")
+    kind: Literal["yunet", "blazeface"] = Field(
+        "yunet", description="Face detector: yunet (default) or blazeface."
+    )
     model: str | None = Field(None, description="ONNX file; empty means the shipped default for `kind`.")
     score_threshold: float | None = Field(None, gt=0, lt=1, description="Minimum face score.")
-    min_face: int = Field(16, ge=1, description="Ignore faces narrower than this many pixels.")
+    min_face: int = Field(
+        16, ge=1, description="Faces narrower (px) are ignored; yunet searches at the size it needs."
+    )
 
 
 class ClassifierConfig(_Model):
     model: str | None = Field(None, description="Face-emotion ONNX file; empty means the shipped default.")
+    track_interval: float = Field(
+        0.4,
+        ge=0,
+        le=60,
+        description="Seconds of media time between two classifications of one track (a new track is "
+        "classified at once).",
+    )
+    classify_every_frame: bool = Field(
+        False, description="Strict mode: classify every face of every analysed frame."
+    )
 
 
 class TrackerConfig(_Model):
     iou_threshold: float = Field(0.3, ge=0, lt=1, description="Minimum box IoU to continue a track.")
     max_gap: float = Field(
         1.5, gt=0, description="Seconds of media time without a match before a track is lost."
+    )
+    confirm_hits: int = Field(
+        2, ge=1, le=100, description="A new track is published once a face continued it on this many frames"
+    )
+    confirm_frames: int = Field(
+        3, ge=1, le=1000, description="... of its first this many analysed frames; else it is dropped unseen."
     )
 
 
@@ -220,62 +230,3 @@ class Config(_Model):
             if src.camera is not None and src.camera not in seen:
                 raise ValueError(f"audio {src.id!r}: camera {src.camera!r} is not a configured camera")
         return self
-
-
-def _path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "<root>"
-
-
-def _env_overrides(data: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    if env.get("EMOSTREAM_REDIS_URL"):
-        data.setdefault("redis", {})
-        if isinstance(data["redis"], dict):
-            data["redis"]["url"] = env["EMOSTREAM_REDIS_URL"]
-    for name in ("index", "count"):
-        value = env.get(f"EMOSTREAM_SHARD_{name.upper()}")
-        if value:
-            data.setdefault("shard", {})
-            if isinstance(data["shard"], dict):
-                data["shard"][name] = value
-    cameras = data.get("cameras")
-    for cam in cameras if isinstance(cameras, list) else []:  # a wrong type is reported by validation
-        if isinstance(cam, dict) and isinstance(cam.get("id"), str):
-            key = "EMOSTREAM_CAMERA_" + re.sub(r"[^A-Za-z0-9]", "_", cam["id"]).upper() + "_URL"
-            if env.get(key):
-                cam["url"] = env[key]
-    return data
-
-
-def parse(data: Any, env: dict[str, str] | None = None) -> Config:
-    """Validate an already-parsed YAML document (``None`` means an empty file)."""
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError("<root>: must be a mapping of settings")
-    data = _env_overrides(data, dict(os.environ) if env is None else env)
-    try:
-        return Config.model_validate(data)
-    except ValidationError as exc:
-        lines = [f"{_path(e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise ConfigError("\n".join(lines)) from None
-
-
-def load(path: str | Path | None, env: dict[str, str] | None = None) -> Config:
-    """Read and validate a YAML config file; ``None`` gives the embedded defaults."""
-    if path is None:
-        return parse({}, env)
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"<file>: cannot read {p}: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"<file>: {p} is not valid YAML{where}") from None
-    return parse(data, env)

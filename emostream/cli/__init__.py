@@ -18,6 +18,7 @@ from emostream.cli.common import setup_logging
 from emostream.cli.tools import add_tool_commands
 from emostream.config import load
 from emostream.errors import ConfigError, EmostreamError
+from emostream.redact import redact
 
 __all__ = ["main"]
 
@@ -103,11 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except ConfigError as exc:
-        for line in str(exc).splitlines():
+        for line in redact(str(exc)).splitlines():
             print(f"emostream: config error: {line}", file=sys.stderr)
         return exc.exit_code
     except EmostreamError as exc:
-        print(f"emostream: {exc}", file=sys.stderr)
+        print(f"emostream: {redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -8,18 +8,18 @@ import logging
 import os
 import sys
 
+from emostream.redact import RedactingFormatter
+
 __all__ = ["DEFAULT_REDIS_URL", "missing_extra", "redis_url", "setup_logging"]
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 
 
 def setup_logging(level: str) -> None:
-    """One line per message on stderr."""
-    logging.basicConfig(
-        level=getattr(logging, level),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """One line per message on stderr, every line through :func:`emostream.redact.redact`."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=getattr(logging, level), handlers=[handler])
 
 
 def redis_url(args: argparse.Namespace) -> str:

@@ -31,6 +31,7 @@ from emostream.config.models import (
     VoiceConfig,
 )
 from emostream.errors import ConfigError
+from emostream.redact import register
 
 __all__ = [
     "AudioSourceConfig",
@@ -78,6 +79,15 @@ def _env_overrides(data: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
     return data
 
 
+def _register_urls(data: dict[str, Any]) -> None:
+    """Hand every URL of the document to :func:`emostream.redact.register`."""
+    groups = [data.get("cameras"), data.get("audio"), [data.get("redis")]]
+    for group in groups:
+        for item in group if isinstance(group, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("url"), str):
+                register(item["url"])
+
+
 def parse(data: Any, env: dict[str, str] | None = None) -> Config:
     """Validate an already-parsed YAML document (``None`` means an empty file)."""
     if data is None:
@@ -85,6 +95,7 @@ def parse(data: Any, env: dict[str, str] | None = None) -> Config:
     if not isinstance(data, dict):
         raise ConfigError("<root>: must be a mapping of settings")
     data = _env_overrides(data, dict(os.environ) if env is None else env)
+    _register_urls(data)  # before validation: an invalid config's error must not leak them either
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

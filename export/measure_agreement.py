@@ -1,7 +1,7 @@
 """How far the default (tracks classified every ``track_interval`` s) agrees with the strict mode
 (every face of every frame classified), on the events of ``emostream report`` over real clips::
 
-    .venv/bin/python -m export.measure_agreement [--clip A.gif B.gif] [--fps 5]
+    .venv/bin/python -m export.measure_agreement [--clip A.gif B.gif] [--fps 5] [--loops 10]
 
 Both modes see the same detections and the same tracks (tracking comes before classification), so
 tracks pair up by id. Printed per clip and over all: tracks in each mode, the share of paired track
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -28,6 +29,17 @@ def _events(clip: Path, out: Path, strict: bool, fps: float) -> list[dict]:
     cfg.write_text(yaml.safe_dump({"classifier": {"classify_every_frame": strict}}))
     files = make_report(clip, out / f"{clip.stem}-{strict}", config=str(cfg), fps=fps, progress=False)
     return [json.loads(line) for line in files["events"].read_text().splitlines()]
+
+
+def looped(clip: Path, loops: int, folder: Path) -> Path:
+    """``clip`` played ``loops`` times back to back, as one H.264 file (FFmpeg), or the clip itself."""
+    if loops <= 1:
+        return clip
+    out = folder / f"{clip.stem}-x{loops}.mp4"
+    cmd = ["ffmpeg", "-v", "error", "-y", "-stream_loop", str(loops - 1), "-i", str(clip)]
+    cmd += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-crf", "18", "-pix_fmt", "yuv420p"]
+    subprocess.run([*cmd, str(out)], check=True)
+    return out
 
 
 def _emotion_at(spans: list[tuple[float, float, str | None]], t: float) -> str | None:
@@ -73,6 +85,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clip", nargs="+", type=Path, help="videos (default: shared/media/*.gif)")
     ap.add_argument("--fps", type=float, default=0.0, help="analysed frames per second (default: every one)")
+    ap.add_argument("--loops", type=int, default=1, help="play each clip this many times back to back")
     args = ap.parse_args()
     clips = args.clip
     if not clips:
@@ -82,7 +95,8 @@ def main() -> None:
         clips = sorted((shared / "media").glob("*.gif"))
     per_clip, all_d, all_s = {}, [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for clip in clips:
+        for original in clips:
+            clip = looped(original, args.loops, Path(tmp))
             d, s = _events(clip, Path(tmp), False, args.fps), _events(clip, Path(tmp), True, args.fps)
             per_clip[clip.name] = compare(d, s)
             print(f"{clip.name:<45} {per_clip[clip.name]}", flush=True)
@@ -92,7 +106,7 @@ def main() -> None:
     total = sum(r["compared_seconds"] for r in per_clip.values())
     overall = {"agreement": round(same / total, 4) if total else 1.0, "compared_seconds": round(total, 2)}
     print(f"overall: {overall}")
-    print(json.dumps({"fps": args.fps, "clips": per_clip, "overall": overall}))
+    print(json.dumps({"fps": args.fps, "loops": args.loops, "clips": per_clip, "overall": overall}))
 
 
 if __name__ == "__main__":

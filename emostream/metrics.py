@@ -83,6 +83,10 @@ _METRICS: tuple[tuple[str, type, str, str, tuple[str, ...]], ...] = (
     ),
     ("spool_events", Gauge, "emostream_spool_events", "Events waiting for Redis in the on-disk spool.", ()),
     ("redis_up", Gauge, "emostream_redis_up", "1 while the last Redis write succeeded.", ()),
+    ("mqtt_up", Gauge, "emostream_mqtt_up", "1 while the MQTT broker is connected.", ()),
+    ("mqtt_published", Counter, "emostream_mqtt_published", "MQTT messages the broker acknowledged.", ()),
+    ("mqtt_buffered", Gauge, "emostream_mqtt_buffered", "MQTT messages waiting for the broker.", ()),
+    ("mqtt_dropped", Counter, "emostream_mqtt_dropped", "MQTT messages discarded: buffer full.", ()),
     (
         "audio_chunks_captured",
         Counter,
@@ -172,6 +176,10 @@ class Metrics:
     publish_dropped: Counter
     spool_events: Gauge
     redis_up: Gauge
+    mqtt_up: Gauge
+    mqtt_published: Counter
+    mqtt_buffered: Gauge
+    mqtt_dropped: Counter
     audio_chunks_captured: Counter
     audio_chunks_dropped: Counter
     audio_windows: Counter

@@ -53,6 +53,30 @@ def ms_per_face(path: Path, runs: int = 500) -> float:
     return statistics.median(times)
 
 
+def quantize(model: Path, out: Path, data: Path) -> None:
+    """``model`` (float ONNX) → ``out`` (int8 QDQ), calibrated on 700 FER2013 training images of
+    ``data``; deterministic, so the parity test can rebuild the shipped file and compare."""
+    x, _ = load_split(data, "train", limit=100)
+    pre = out.with_suffix(".pre.onnx")
+    quant_pre_process(str(model), str(pre), skip_symbolic_shape=True)
+    name = onnx.load(str(model)).graph.input[0].name
+    quantize_static(
+        str(pre),
+        str(out),
+        _Reader(x, name),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+    )
+    pre.unlink()
+    src, q = onnx.load(str(model)), onnx.load(str(out))
+    del q.metadata_props[:]
+    for p in src.metadata_props:
+        q.metadata_props.add(key=p.key, value=p.value)
+    onnx.save(q, str(out))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=ROOT / "models" / "emostream_face_cnn.onnx")
@@ -64,25 +88,7 @@ def main() -> None:
     data = args.data or (shared / "data" / "fer2013" if shared else None)
     if data is None:
         raise SystemExit("no FER2013: pass --data or set EMOSTREAM_SHARED")
-    x, _ = load_split(data, "train", limit=100)
-    pre = args.out.with_suffix(".pre.onnx")
-    quant_pre_process(str(args.model), str(pre), skip_symbolic_shape=True)
-    name = onnx.load(str(args.model)).graph.input[0].name
-    quantize_static(
-        str(pre),
-        str(args.out),
-        _Reader(x, name),
-        quant_format=QuantFormat.QDQ,
-        per_channel=True,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-    )
-    pre.unlink()
-    src, q = onnx.load(str(args.model)), onnx.load(str(args.out))
-    del q.metadata_props[:]
-    for p in src.metadata_props:
-        q.metadata_props.add(key=p.key, value=p.value)
-    onnx.save(q, str(args.out))
+    quantize(args.model, args.out, data)
     results = {}
     votes = data / "ferplus_votes.csv"
     for path in (args.model, args.out):

@@ -201,3 +201,13 @@ def rtsp_server(media: list[Path]) -> Iterator[RtspServer]:
 def _private_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Daemons started by a test keep their spool in a folder of their own, never in the user's home."""
     monkeypatch.setenv("EMOSTREAM_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[object]:
+    """A real Mosquitto (password auth) on a free port; see ``tests/mqtt_broker.py``."""
+    from mqtt_broker import Mosquitto
+
+    broker = Mosquitto(tmp_path).start()
+    yield broker
+    broker.stop()

@@ -28,7 +28,7 @@ log = logging.getLogger("emostream")
 def cmd_run(args: argparse.Namespace) -> int:
     from emostream.daemon.run import build_config, run
 
-    cfg = build_config(args.config, args.source, args.redis_url, audio=args.audio)
+    cfg = build_config(args.config, args.source, args.redis_url, audio=args.audio, mqtt_url=args.mqtt_url)
     setup_logging(args.log_level or cfg.log_level)
     run(cfg, seconds=args.seconds, handle_signals=True)
     return 0
@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--audio", action="extend", nargs="+", default=[], metavar="URI", help="add audio: mic[:N], file, URL"
     )
     p.add_argument("--redis-url", help="overrides redis.url")
+    p.add_argument(
+        "--mqtt-url", help="also publish to MQTT: mqtt://[user:pass@]host[:port] (mqtts:// for TLS)"
+    )
     p.add_argument("--seconds", type=float, default=0.0, help="stop after this many seconds (0: never)")
     p.set_defaults(func=cmd_run)
 

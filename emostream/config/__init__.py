@@ -24,6 +24,7 @@ from emostream.config.models import (
     DebounceConfig,
     DetectorConfig,
     MetricsConfig,
+    MqttConfig,
     RedisConfig,
     ShardConfig,
     SnapshotConfig,
@@ -42,6 +43,7 @@ __all__ = [
     "DebounceConfig",
     "DetectorConfig",
     "MetricsConfig",
+    "MqttConfig",
     "RedisConfig",
     "ShardConfig",
     "SnapshotConfig",
@@ -60,10 +62,12 @@ def _path(loc: tuple[Any, ...]) -> str:
 
 
 def _env_overrides(data: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    if env.get("EMOSTREAM_REDIS_URL"):
-        data.setdefault("redis", {})
-        if isinstance(data["redis"], dict):
-            data["redis"]["url"] = env["EMOSTREAM_REDIS_URL"]
+    for section in ("redis", "mqtt"):  # secrets stay out of the file: EMOSTREAM_REDIS_URL, _MQTT_URL
+        value = env.get(f"EMOSTREAM_{section.upper()}_URL")
+        if value:
+            data.setdefault(section, {})
+            if isinstance(data[section], dict):
+                data[section]["url"] = value
     for name in ("index", "count"):
         value = env.get(f"EMOSTREAM_SHARD_{name.upper()}")
         if value:
@@ -81,7 +85,7 @@ def _env_overrides(data: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
 
 def _register_urls(data: dict[str, Any]) -> None:
     """Hand every URL of the document to :func:`emostream.redact.register`."""
-    groups = [data.get("cameras"), data.get("audio"), [data.get("redis")]]
+    groups = [data.get("cameras"), data.get("audio"), [data.get("redis"), data.get("mqtt")]]
     for group in groups:
         for item in group if isinstance(group, list) else []:
             if isinstance(item, dict) and isinstance(item.get("url"), str):

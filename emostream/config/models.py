@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from emostream.keys import CHANNEL_PREFIX, STREAM
+from emostream.keys import CHANNEL_PREFIX, DISCOVERY_PREFIX, MQTT_PREFIX, STREAM
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -166,6 +166,21 @@ class RedisConfig(_Model):
     spool_max_mb: float = Field(256, gt=0, description="Size cap of the spool; past it the oldest events go.")
 
 
+class MqttConfig(_Model):
+    url: str | None = Field(
+        None,
+        description="mqtt://user:pass@host:1883/ or mqtts:// (TLS); empty: no MQTT. Or $EMOSTREAM_MQTT_URL.",
+    )
+    topic_prefix: str = Field(
+        MQTT_PREFIX, description="Events on <prefix>/<camera>/events, state beside them."
+    )
+    qos: Literal[0, 1, 2] = Field(1, description="MQTT QoS of every message.")
+    discovery: bool = Field(True, description="Publish Home Assistant MQTT discovery configs (retained).")
+    discovery_prefix: str = Field(DISCOVERY_PREFIX, description="Home Assistant's discovery prefix.")
+    tls_ca: str | None = Field(None, description="mqtts://: CA bundle to trust (default: the system's).")
+    buffer: int = Field(10_000, ge=1, description="Messages held while the broker is unreachable.")
+
+
 class MetricsConfig(_Model):
     enabled: bool = Field(True, description="Serve /metrics, /healthz and /readyz.")
     host: str = Field("127.0.0.1", description="Bind address; 0.0.0.0 exposes it to the network.")
@@ -209,6 +224,7 @@ class Config(_Model):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     debounce: DebounceConfig = Field(default_factory=DebounceConfig)
     redis: RedisConfig = Field(default_factory=RedisConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     snapshots: SnapshotConfig = Field(default_factory=SnapshotConfig)
     shard: ShardConfig = Field(default_factory=ShardConfig)

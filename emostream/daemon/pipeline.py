@@ -124,6 +124,14 @@ class Pipeline:
         self.publisher.start()
         snap = self.cfg.snapshots
         self.sinks = [self.publisher, *([SnapshotSink(Path(snap.dir), snap.blur)] if snap.enabled else [])]
+        if self.cfg.mqtt.url:
+            from emostream.sinks.mqtt import MqttSink  # paho only where MQTT is configured
+
+            ids = [c.id for c in cams] + [a.camera or a.id for a in audio]
+            mqtt_sink = MqttSink(self.cfg.mqtt, ids, self.metrics)
+            mqtt_sink.start()
+            log.info("events also to MQTT %s under %s/", mqtt_sink.url, self.cfg.mqtt.topic_prefix)
+            self.sinks.append(mqtt_sink)
         self.sinks += self._extra_sinks
         self.metrics.init_camera_series(c.id for c in cams)
         self.metrics.init_audio_series(a.id for a in audio)

@@ -38,10 +38,15 @@ def camera_id_for(uri: str, taken: set[str]) -> str:
 
 
 def build_config(
-    path: str | None, sources: list[str], redis_url: str | None, audio: Sequence[str] = (), **camera: Any
+    path: str | None,
+    sources: list[str],
+    redis_url: str | None,
+    audio: Sequence[str] = (),
+    mqtt_url: str | None = None,
+    **camera: Any,
 ) -> Config:
     """Load ``path`` (or the defaults) and add a camera per ``--source``, an audio source per
-    ``--audio`` (stand-alone) and the ``--redis-url``."""
+    ``--audio`` (stand-alone), the ``--redis-url`` and the ``--mqtt-url``."""
     base = load(path)
     data = base.model_dump()
     taken = {c["id"] for c in data["cameras"]}
@@ -54,6 +59,8 @@ def build_config(
         data["audio"].append({"id": aid, "url": uri})
     if redis_url:
         data["redis"]["url"] = redis_url
+    if mqtt_url:
+        data["mqtt"]["url"] = mqtt_url
     return parse(data, env={})
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import sysconfig
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
-from emostream.errors import ModelError
+from emostream.errors import ConfigError, ModelError
 
 
 def models_dir() -> Path:
@@ -38,8 +39,9 @@ def resolve_model(path: str | Path) -> Path:
     return p
 
 
-def create_session(path: str | Path, threads: int = 1) -> ort.InferenceSession:
-    """Load an ONNX model for CPU inference with a fixed number of intra-op threads.
+def create_session(path: str | Path, threads: int = 1, providers: Sequence[str] = ()) -> ort.InferenceSession:
+    """Load an ONNX model with a fixed number of intra-op threads on ``providers`` (``runtime.providers``;
+    empty: the CPU).
 
     One thread per session by default: the daemon scales by running cameras in parallel,
     and several sessions each grabbing every core would only fight each other.
@@ -47,16 +49,41 @@ def create_session(path: str | Path, threads: int = 1) -> ort.InferenceSession:
     p = resolve_model(path)
     if not p.is_file():
         raise ModelError(f"model file not found: {p}")
+    chosen = check_providers(providers)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = max(1, threads)
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3
     try:
-        return ort.InferenceSession(str(p), sess_options=opts, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(p), sess_options=opts, providers=chosen)
     except Exception as exc:  # onnxruntime raises several unrelated types for a bad file
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"cannot load model {p}: {first}") from None
+
+
+# Which extra brings which execution provider (onnxruntime's own names).
+PROVIDER_EXTRAS = {
+    "CUDAExecutionProvider": "gpu",
+    "TensorrtExecutionProvider": "gpu",
+    "OpenVINOExecutionProvider": "openvino",
+}
+
+
+def check_providers(providers: Sequence[str]) -> list[str]:
+    """``providers`` in order, the CPU last as the fallback onnxruntime needs; a
+    :class:`~emostream.errors.ConfigError` naming the first one this onnxruntime build lacks."""
+    available = ort.get_available_providers()
+    for i, name in enumerate(providers):
+        if name not in available:
+            extra = PROVIDER_EXTRAS.get(name)
+            hint = f"; pip install 'emostream[{extra}]'" if extra else ""
+            have = ", ".join(available)
+            raise ConfigError(
+                f"runtime.providers[{i}]: {name} is not installed here (available: {have}){hint}"
+            )
+    chosen = [n for n in providers if n != "CPUExecutionProvider"]
+    return [*chosen, "CPUExecutionProvider"]
 
 
 def state_dir() -> Path:

@@ -181,6 +181,14 @@ class MqttConfig(_Model):
     buffer: int = Field(10_000, ge=1, description="Messages held while the broker is unreachable.")
 
 
+class RuntimeConfig(_Model):
+    providers: list[str] = Field(
+        default_factory=list,
+        description="onnxruntime execution providers in order of preference, e.g. [CUDAExecutionProvider, "
+        "CPUExecutionProvider]; empty: the CPU. The CPU is always the last fallback.",
+    )
+
+
 class MetricsConfig(_Model):
     enabled: bool = Field(True, description="Serve /metrics, /healthz and /readyz.")
     host: str = Field("127.0.0.1", description="Bind address; 0.0.0.0 exposes it to the network.")
@@ -225,6 +233,7 @@ class Config(_Model):
     debounce: DebounceConfig = Field(default_factory=DebounceConfig)
     redis: RedisConfig = Field(default_factory=RedisConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     snapshots: SnapshotConfig = Field(default_factory=SnapshotConfig)
     shard: ShardConfig = Field(default_factory=ShardConfig)

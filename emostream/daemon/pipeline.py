@@ -76,9 +76,12 @@ class Pipeline:
         cv2.setNumThreads(cfg.threads)
         if models is None:
             d = cfg.detector
+            pv = cfg.runtime.providers
             models = (
-                build_detector(d.kind, d.model, d.score_threshold, threads=cfg.threads, min_face=d.min_face),
-                FaceEmotionClassifier(cfg.classifier.model, threads=cfg.threads),
+                build_detector(
+                    d.kind, d.model, d.score_threshold, threads=cfg.threads, min_face=d.min_face, providers=pv
+                ),
+                FaceEmotionClassifier(cfg.classifier.model, threads=cfg.threads, providers=pv),
             )
         self.detector, self.classifier = models
         self.cameras: dict[str, Channel[CameraAnalyzer]] = {}
@@ -116,7 +119,9 @@ class Pipeline:
         if audio and self.speech is None:
             from emostream.analysis.voice.speech import SpeechClassifier  # librosa: ~1.5 s to import
 
-            self.speech = SpeechClassifier(self.cfg.voice.model, threads=self.cfg.threads)
+            self.speech = SpeechClassifier(
+                self.cfg.voice.model, threads=self.cfg.threads, providers=self.cfg.runtime.providers
+            )
         if not self.cfg.redis.url:
             self.local_redis = LocalRedis().start()
             log.info("no redis.url configured: started a private Redis at %s", self.local_redis.url)

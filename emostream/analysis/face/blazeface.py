@@ -9,6 +9,7 @@ detections of all tiles go through one weighted NMS.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -81,8 +82,9 @@ class BlazeFaceDetector:
         threads: int = 1,
         tiles: bool = True,
         tile_overlap: float = 0.2,
+        providers: Sequence[str] = (),
     ) -> None:
-        self.session = create_session(model or BLAZEFACE_MODEL, threads)
+        self.session = create_session(model or BLAZEFACE_MODEL, threads, providers)
         inp = self.session.get_inputs()[0]
         shape = inp.shape
         if len(shape) != 4 or shape[3] != 3 or not isinstance(shape[1], int) or shape[1] != shape[2]:

@@ -88,9 +88,13 @@ class FaceEmotionClassifier:
     labels: tuple[str, ...] = FACE_EMOTIONS
 
     def __init__(
-        self, model: str | Path | None = None, threads: int = 1, margin: float | None = None
+        self,
+        model: str | Path | None = None,
+        threads: int = 1,
+        margin: float | None = None,
+        providers: Sequence[str] = (),
     ) -> None:
-        self.session = create_session(model or DEFAULT_MODEL, threads)
+        self.session = create_session(model or DEFAULT_MODEL, threads, providers)
         inp = self.session.get_inputs()[0]
         shape = inp.shape
         if len(shape) != 4 or shape[3] != 1 or not isinstance(shape[1], int) or shape[1] != shape[2]:

@@ -15,6 +15,7 @@ keypoint decoding, non-maximum suppression) is numpy in this package, so it can 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -42,11 +43,12 @@ def build_detector(
     nms_iou: float = 0.3,
     threads: int = 1,
     min_face: float = 16.0,
+    providers: Sequence[str] = (),
 ) -> Detector:
     """A detector by name: ``yunet`` (shipped default) or ``blazeface``; ``model=None``: the shipped file.
     ``min_face`` (px): YuNet searches the frame at the size that keeps such a face findable."""
     if kind == "yunet":
-        return YuNetDetector(model, score_threshold, nms_iou, threads, min_face=min_face)
+        return YuNetDetector(model, score_threshold, nms_iou, threads, min_face=min_face, providers=providers)
     if kind == "blazeface":
-        return BlazeFaceDetector(model, score_threshold, nms_iou, threads)
+        return BlazeFaceDetector(model, score_threshold, nms_iou, threads, providers=providers)
     raise ValueError(f"unknown detector kind {kind!r} (expected 'yunet' or 'blazeface')")

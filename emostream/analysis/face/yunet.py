@@ -7,6 +7,7 @@ default score threshold 0.6 (OpenCV's 0.9 drops most faces under ~20 px). The sh
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -37,9 +38,10 @@ class YuNetDetector:
         nms_iou: float = 0.3,
         threads: int = 1,
         min_face: float = SMALLEST_FACE,
+        providers: Sequence[str] = (),
     ) -> None:
         model = model or YUNET_MODEL
-        self.session = create_session(model, threads)
+        self.session = create_session(model, threads, providers)
         names = {o.name for o in self.session.get_outputs()}
         need = {f"{k}_{s}" for k in ("cls", "obj", "bbox", "kps") for s in self.strides}
         if not need <= names:

@@ -24,9 +24,9 @@ DEFAULT_MODEL = "speech_cnn.onnx"
 class SpeechClassifier:
     """The speech-emotion model; thread-safe (one onnxruntime session)."""
 
-    def __init__(self, model: str | None = None, threads: int = 1) -> None:
+    def __init__(self, model: str | None = None, threads: int = 1, providers: Sequence[str] = ()) -> None:
         self.path = model or DEFAULT_MODEL
-        self.session = create_session(self.path, threads)
+        self.session = create_session(self.path, threads, providers)
         meta = self.session.get_modelmeta().custom_metadata_map
         spec = meta.get("features")
         if spec is not None and spec != FEATURE_SPEC:

@@ -145,6 +145,13 @@ class Pipeline:
             self.metrics_server = MetricsServer(self.metrics, mc.host, mc.port, self.ready)
             self.metrics_server.start()
             log.info("metrics on http://%s:%d/metrics", self.metrics_server.host, self.metrics_server.port)
+            if mc.host not in ("127.0.0.1", "::1", "localhost"):
+                log.warning(
+                    "metrics and health on %s:%d without authentication: keep the port off untrusted "
+                    "networks (it shows camera ids and counts, never URLs or images)",
+                    mc.host,
+                    self.metrics_server.port,
+                )
         self._started = time.monotonic()
         for cam in cams:
             self.cameras[cam.id] = self._camera(cam)

@@ -230,3 +230,16 @@ def test_ready_before_any_event(redis_server: LocalRedis) -> None:
     finally:
         summary = pipe.stop()
     assert summary["published"] == 0
+
+
+@pytest.mark.parametrize(("host", "warned"), [("0.0.0.0", True), ("127.0.0.1", False)])
+def test_metrics_on_a_network_address_are_warned_about(tmp_path: Path, host: str, warned: bool) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        f"cameras: [{{id: a, url: '{tmp_path / 'none.mp4'}'}}]\nmetrics: {{host: '{host}', port: 0}}\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "emostream", "run", str(cfg)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert ("without authentication" in proc.stderr) is warned, proc.stderr

@@ -153,6 +153,7 @@ def browser() -> Iterator[Any]:
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--no-first-run", f"--user-data-dir={profile}", "--window-size=1280,900"):  # fmt: skip
         opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console messages, CSP reports too
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "chromedriver"), options=opts)
     yield driver
     driver.quit()
@@ -368,6 +369,28 @@ def test_dashboard_auth_from_the_environment(redis_server: LocalRedis) -> None:
     assert "$EMOSTREAM_DASHBOARD_AUTH" in line and "carol-no-colon" not in line, line
 
 
+def test_dashboard_throttles_failed_logins_and_sends_security_headers(
+    tmp_path: Path, redis_server: LocalRedis
+) -> None:
+    """Ten wrong passwords from one address within a minute: the eleventh try is refused with 429
+    and Retry-After, even with the right password. Every response carries the security headers."""
+    dash, base = _dashboard_with_auth(tmp_path, redis_server.url, "alice:right-pw")
+    try:
+        _until("dashboard answers", lambda: _healthz(base), 30)
+        status, headers, _ = _get(base + "api/state", ("alice", "right-pw"))
+        assert status == 200
+        csp = headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
+        assert _get(base)[1]["Content-Security-Policy"] == csp  # the 401 too
+        assert [_get(base + "api/state", ("alice", f"guess{i}"))[0] for i in range(10)] == [401] * 10
+        status, headers, body = _get(base + "api/state", ("alice", "right-pw"))
+        assert status == 429 and b"too many failed logins" in body and 0 < int(headers["Retry-After"]) <= 60
+    finally:
+        err = _stop(dash)
+    assert err.count("10 failed logins from 127.0.0.1") == 1, err
+
+
 @pytest.mark.slow
 def test_dashboard_with_auth_stays_live_in_a_real_browser(
     tmp_path: Path, redis_server: LocalRedis, browser: Any
@@ -381,6 +404,16 @@ def test_dashboard_with_auth_stays_live_in_a_real_browser(
         _until("page live", lambda: _page(browser)["conn"] == "live", 20)
         _probe(redis_server.url, 9)
         _until("event after load on the page", lambda: _shows_track(browser, "probe", 9), 10)
+        # The page works under its own Content-Security-Policy: Chromium reported no violation...
+        csp = lambda: [e for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]  # noqa: E731
+        assert csp() == []
+        # ...and the policy is enforced: an inline script put into the page does not run, and is reported.
+        browser.execute_script(
+            "const s = document.createElement('script'); s.textContent = 'window.injected = 1';"
+            "document.body.appendChild(s);"
+        )
+        _until("the refused script reported", csp, 5)
+        assert browser.execute_script("return window.injected === undefined")
     finally:
         err = _stop(dash)
     assert "Traceback" not in err, err

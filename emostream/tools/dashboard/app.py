@@ -31,7 +31,7 @@ from starlette.routing import Route
 from emostream.keys import STREAM
 from emostream.redact import redact
 from emostream.retry import backoff_delay
-from emostream.tools.dashboard.auth import BasicAuth
+from emostream.tools.dashboard.auth import BasicAuth, SecurityHeaders
 from emostream.tools.dashboard.health import HealthProbe
 from emostream.tools.dashboard.state import DashboardState
 
@@ -200,7 +200,9 @@ def create_app(
         Route("/api/events", events),
         Route("/healthz", healthz),
     ]
-    middleware = [Middleware(BasicAuth, user=auth[0], password=auth[1])] if auth else []
+    middleware = [Middleware(SecurityHeaders)]
+    if auth:
+        middleware.append(Middleware(BasicAuth, user=auth[0], password=auth[1]))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.hub = hub
     return app

@@ -16,6 +16,7 @@ __all__ = [
     "ReportError",
     "SourceError",
     "SpoolError",
+    "SpoolFull",
 ]
 
 
@@ -45,6 +46,10 @@ class AudioError(EmostreamError, ValueError):
 
 class SpoolError(EmostreamError, RuntimeError):
     """The on-disk event spool cannot be used (locked by another daemon, not writable)."""
+
+
+class SpoolFull(SpoolError):
+    """The spool's disk refused a write (full, read-only, quota): nothing of that batch was kept."""
 
 
 class ReportError(EmostreamError, RuntimeError):

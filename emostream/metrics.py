@@ -82,6 +82,14 @@ _METRICS: tuple[tuple[str, type, str, str, tuple[str, ...]], ...] = (
         (),
     ),
     ("spool_events", Gauge, "emostream_spool_events", "Events waiting for Redis in the on-disk spool.", ()),
+    (
+        "spool_write_errors",
+        Counter,
+        "emostream_spool_write_errors",
+        "Spool writes the disk refused (full, read-only); the events stayed in memory.",
+        (),
+    ),
+    ("spool_corrupt", Counter, "emostream_spool_corrupt", "Damaged spool records skipped on replay.", ()),
     ("redis_up", Gauge, "emostream_redis_up", "1 while the last Redis write succeeded.", ()),
     ("mqtt_up", Gauge, "emostream_mqtt_up", "1 while the MQTT broker is connected.", ()),
     ("mqtt_published", Counter, "emostream_mqtt_published", "MQTT messages the broker acknowledged.", ()),
@@ -176,6 +184,8 @@ class Metrics:
     publish_dropped: Counter
     spool_events: Gauge
     redis_up: Gauge
+    spool_write_errors: Counter
+    spool_corrupt: Counter
     mqtt_up: Gauge
     mqtt_published: Counter
     mqtt_buffered: Gauge

@@ -58,6 +58,18 @@ def build_event(camera: str, modality: str, decision: Decision, wall: float) -> 
     return Event(camera=camera, type=payload["type"], payload=payload, wall=wall)
 
 
+def to_record(ev: Event) -> bytes:
+    """One spool line: the payload and the capture wall time (for frame-to-publish latency)."""
+    return json.dumps({"wall": ev.wall, "event": ev.payload}, separators=(",", ":")).encode()
+
+
+def from_record(rec: bytes) -> Event:
+    """The event of a spool line; ValueError / KeyError / TypeError when it is damaged."""
+    d = json.loads(rec)
+    p = d["event"]
+    return Event(camera=p["camera"], type=p["type"], payload=p, wall=d["wall"])
+
+
 def encode(event: Event) -> str:
     return json.dumps(event.payload, separators=(",", ":"), sort_keys=True)
 

@@ -2,17 +2,15 @@
 
 The pipeline hands events to :meth:`Publisher.submit`, which never blocks: events wait in a bounded
 in-memory buffer that one background thread writes to Redis in pipelined batches. While Redis is
-unreachable the thread moves them to an on-disk :class:`~emostream.spool.Spool` (when one is
-configured) and replays them in order, with their original ids, once Redis answers again; events
-still spooled at shutdown are replayed by the next start. After a failed write the next attempt
-first looks at the stream's tail, so a batch that reached Redis before the connection broke is not
-written twice.
+unreachable the thread moves them to an on-disk :class:`~emostream.sinks.spool.Spool` (when one
+is configured; a disk that refuses them leaves them in memory) and replays them in order, with their
+ids, once Redis answers; what is still spooled at shutdown is replayed by the next start. After a
+failed write the next attempt looks at the stream's tail first: a batch is never written twice.
 """
 
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import threading
 import time
@@ -21,11 +19,12 @@ from collections.abc import Sequence
 import redis
 
 from emostream.config import RedisConfig
+from emostream.errors import SpoolFull
 from emostream.keys import channel
 from emostream.metrics import Metrics
 from emostream.redact import redact
 from emostream.retry import backoff_delay
-from emostream.sinks.events import encode
+from emostream.sinks.events import encode, from_record, to_record
 from emostream.sinks.spool import Spool
 from emostream.types import Event, Frame, TrackedFace
 
@@ -35,21 +34,12 @@ log = logging.getLogger("emostream.publish")
 BATCH = 256
 TAIL_CHECK = 2000  # stream entries inspected for duplicates after a failed write
 IDLE_PING = 5.0  # seconds without events after which Redis is pinged
+SPOOL_CHUNK = 64  # events per spool append (one fsync each)
 
 
 def connect(url: str) -> redis.Redis:
     """A client for ``url`` (redis://, rediss:// or unix://; AUTH and TLS options come from the URL)."""
     return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
-
-
-def _to_record(ev: Event) -> bytes:
-    return json.dumps({"wall": ev.wall, "event": ev.payload}, separators=(",", ":")).encode()
-
-
-def _from_record(rec: bytes) -> Event:
-    d = json.loads(rec)
-    p = d["event"]
-    return Event(camera=p["camera"], type=p["type"], payload=p, wall=d["wall"])
 
 
 class Publisher:
@@ -69,6 +59,8 @@ class Publisher:
         self.spool = spool
         self.published = 0
         self.dropped = 0
+        self.corrupt = 0  # damaged spool records skipped
+        self._spool_failing = False
         self.connected = False
         self.latencies: list[float] | None = None  # frame-to-publish seconds, kept only when a benchmark asks
         self._client = connect(url)
@@ -141,26 +133,61 @@ class Publisher:
         pipe.execute()
         self._suspect = False
 
+    def _requeue(self, events: list[Event]) -> None:
+        """Put ``events`` back at the front of the memory buffer (they are older than what is there)."""
+        with self._cv:
+            self._buf.extendleft(reversed(events))
+            while len(self._buf) > self.cfg.buffer:
+                self._buf.popleft()
+                self._count_dropped(1, "in-memory publish buffer full")
+
     def _spool_memory(self) -> None:
-        """Move everything buffered in memory to the end of the spool (keeps the order)."""
+        """Move everything buffered in memory to the end of the spool (keeps the order). A disk that
+        refuses it (full, read-only) leaves the events in memory, bounded, until it takes them again."""
         assert self.spool is not None
         with self._cv:
             moved = list(self._buf)
             self._buf.clear()
-        if moved:
-            before = self.spool.dropped
-            self.spool.append([_to_record(ev) for ev in moved])
-            if self.spool.dropped > before:
-                self._count_dropped(self.spool.dropped - before, f"spool {self.spool.dir} over its size cap")
-            self._update_gauges()
+        if not moved:
+            return
+        before = self.spool.dropped
+        try:
+            for i in range(0, len(moved), SPOOL_CHUNK):  # in chunks: on a nearly full disk, what fits goes
+                self.spool.append([to_record(ev) for ev in moved[i : i + SPOOL_CHUNK]])
+        except SpoolFull as exc:
+            self._requeue(moved[i:])
+            self.metrics.spool_write_errors.inc()
+            if not self._spool_failing:
+                log.warning("%s; holding %d events in memory until it takes them", exc, len(moved))
+            self._spool_failing = True
+            return
+        if self._spool_failing:
+            log.info("spool %s takes events again", self.spool.dir)
+            self._spool_failing = False
+        if self.spool.dropped > before:
+            self._count_dropped(self.spool.dropped - before, f"spool {self.spool.dir} over its size cap")
+        self._update_gauges()
 
-    def _next_batch(self) -> tuple[list[Event], bool]:
-        """(events to write now, whether they come from the spool)."""
+    def _decode(self, record: bytes) -> Event | None:
+        """A spooled record, or None (counted, logged) when it is damaged: the rest still replays."""
+        try:
+            return from_record(record)
+        except (ValueError, KeyError, TypeError):
+            self.corrupt += 1
+            self.metrics.spool_corrupt.inc()
+            log.warning("spool: skipped a damaged record (%d so far)", self.corrupt)
+            return None
+
+    def _next_batch(self) -> tuple[list[Event], int, bool]:
+        """(events to write now, records they use up, whether they come from the spool)."""
         if self.spool is not None and (len(self.spool) or not self.connected):
             self._spool_memory()
-            return [_from_record(r) for r in self.spool.peek(BATCH)], True
+            if len(self.spool):
+                raw = self.spool.peek(BATCH)
+                return [ev for r in raw if (ev := self._decode(r)) is not None], len(raw), True
         with self._cv:
-            return [self._buf.popleft() for _ in range(min(BATCH, len(self._buf)))], False
+            batch = [self._buf.popleft() for _ in range(min(BATCH, len(self._buf)))]
+        return batch, len(batch), False
 
     def _run(self) -> None:
         failures = 0
@@ -178,8 +205,12 @@ class Publisher:
                     return
                 if self._gave_up():
                     return
-            batch, from_spool = self._next_batch()
-            if not batch:
+            batch, used, from_spool = self._next_batch()
+            if not used:
+                continue
+            if not batch:  # only damaged records: past them
+                assert self.spool is not None
+                self.spool.commit(used)
                 continue
             t0 = time.perf_counter()
             try:
@@ -195,11 +226,7 @@ class Publisher:
                     )
                 self.connected = False
                 if not from_spool:
-                    with self._cv:
-                        self._buf.extendleft(reversed(batch))
-                        while len(self._buf) > self.cfg.buffer:
-                            self._buf.popleft()
-                            self._count_dropped(1, "in-memory publish buffer full")
+                    self._requeue(batch)
                 if self.spool is not None:
                     self._spool_memory()
                 delay = backoff_delay(failures, *self._backoff)
@@ -210,7 +237,7 @@ class Publisher:
                 continue
             if from_spool:
                 assert self.spool is not None
-                self.spool.commit(len(batch))
+                self.spool.commit(used)
             if not self.connected and failures:
                 log.info("redis %s reachable again", redact(self.url))
             self.connected = True
@@ -262,6 +289,8 @@ class Publisher:
         if self.spool is not None:
             self._spool_memory()
             self.spool.close()
+        if self._buf:  # Redis down and the disk refusing the spool: these cannot outlive us
+            log.warning("%d events lost at shutdown: Redis and the spool both refused them", len(self._buf))
         self._client.close()
 
     def ping(self) -> bool:

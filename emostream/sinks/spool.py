@@ -9,11 +9,12 @@ dropped: the caller logs and exports that count. One process at a time may use a
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
 
-from emostream.errors import SpoolError
+from emostream.errors import SpoolError, SpoolFull
 
 SEGMENT_SUFFIX = ".log"
 
@@ -28,6 +29,7 @@ class Spool:
         self.max_bytes = max_bytes
         self.segment_bytes = max(1024, min(segment_bytes, max_bytes // 4 or 1024))
         self.dropped = 0
+        self.cursor_errors = 0
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             self._lock = open(self.dir / "lock", "a+b")  # noqa: SIM115 - held for the spool's lifetime
@@ -45,7 +47,7 @@ class Spool:
         self._count = sum(
             self._lines(seg, self._read_off if seg == self._read_seg else 0) for seg in self._segments
         )
-        self._writer = None
+        self._writer: int | None = None  # file descriptor of the last segment, appending
 
     # -- files -------------------------------------------------------------------------------------------
     def _path(self, seg: int) -> Path:
@@ -60,11 +62,16 @@ class Spool:
 
     def _save_cursor(self) -> None:
         tmp = self.dir / "cursor.tmp"
-        with open(tmp, "w") as f:
-            f.write(f"{self._read_seg} {self._read_off}\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.dir / "cursor")
+        try:
+            with open(tmp, "w") as f:
+                f.write(f"{self._read_seg} {self._read_off}\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.dir / "cursor")
+        except OSError:
+            # A full disk: delivery goes on with the cursor in memory. Were we to crash before the
+            # next save, the publisher's tail check on restart skips what Redis already holds.
+            self.cursor_errors += 1
 
     def _repair(self, seg: int) -> None:
         """Cut a torn last record (a crash in the middle of an append)."""
@@ -88,21 +95,41 @@ class Spool:
         return self._count
 
     def append(self, records: list[bytes]) -> None:
-        """Append records durably (one fsync for the whole batch)."""
+        """Append records durably (one fsync for the whole batch), or not at all: a disk that refuses
+        the write (full, read-only) gets the segment cut back to where it was and :class:`SpoolFull`."""
         if not records:
             return
-        if not self._segments or self._path(self._segments[-1]).stat().st_size >= self.segment_bytes:
-            self._segments.append((self._segments[-1] + 1) if self._segments else self._read_seg + 1)
-            if self._writer is not None:
-                self._writer.close()
-            self._writer = None
-        if self._writer is None:
-            self._writer = open(self._path(self._segments[-1]), "ab")  # noqa: SIM115 - kept open between appends
-        self._writer.write(b"".join(r + b"\n" for r in records))
-        self._writer.flush()
-        os.fsync(self._writer.fileno())
+        seg = self._segments[-1] if self._segments else None
+        if seg is None or self._path(seg).stat().st_size >= self.segment_bytes:
+            seg = seg + 1 if seg is not None else self._read_seg + 1
+            self._close_writer()
+        data = b"".join(r + b"\n" for r in records)
+        try:
+            if self._writer is None:  # unbuffered: a failed write leaves nothing half-written in memory
+                self._writer = os.open(self._path(seg), os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            start = os.lseek(self._writer, 0, os.SEEK_END)
+        except OSError as exc:
+            raise SpoolFull(f"spool {self.dir}: {exc.strerror or exc}") from None
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._writer, view) :]
+            os.fsync(self._writer)
+        except OSError as exc:
+            # No torn record: the batch is all or nothing. (On a read-only remount the truncate fails
+            # too; the torn tail is then cut when the spool is opened again.)
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._writer, start)
+            raise SpoolFull(f"spool {self.dir}: {exc.strerror or exc}") from None
+        if not self._segments or self._segments[-1] != seg:  # a new segment counts once it holds data
+            self._segments.append(seg)
         self._count += len(records)
         self._enforce_cap()
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            os.close(self._writer)
+            self._writer = None
 
     def _enforce_cap(self) -> None:
         while len(self._segments) > 1 and self._size() > self.max_bytes:
@@ -154,7 +181,5 @@ class Spool:
         self._save_cursor()
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        self._close_writer()
         self._lock.close()

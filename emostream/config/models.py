@@ -54,6 +54,14 @@ class CameraConfig(_Model):
         description="Live sources: seconds without a frame before the source is reopened.",
     )
     queue_size: int = Field(4, ge=1, le=1000, description="Frames buffered between capture and analysis.")
+    skip_nonref: bool | None = Field(
+        None,
+        description="Do not decode frames no other frame refers to (B-frames); empty: when `fps` is at "
+        "most half the stream's rate (a third less decoding for H.264 from x264).",
+    )
+    decode_threads: int = Field(
+        1, ge=1, le=16, description="FFmpeg decoding threads (only where cores are spare)."
+    )
     enabled: bool = Field(True, description="Set false to keep a camera in the file without running it.")
 
 

@@ -47,9 +47,10 @@ def decoded(
     watchdog: float = 10.0,
     options: dict[str, str] | None = None,
     on_corrupt: Callable[[], None] | None = None,
+    configure: Callable[[Any], None] | None = None,
 ) -> Iterator[tuple[list[Any], bool]]:
     """(decoded frames of one packet, whether it was the end-of-stream flush packet) of the first
-    ``media`` stream of ``url``, until the source ends."""
+    ``media`` stream of ``url``, until the source ends; ``configure`` sees the stream before decoding."""
     live = kind != "file"
     noun = "picture" if media == "video" else "audio"
     try:
@@ -61,6 +62,8 @@ def decoded(
         if not streams:
             what = "video stream" if media == "video" else "audio track"
             raise SourceError(f"{kind} {redact(url)} has no {what}")
+        if configure is not None:
+            configure(streams[0])
         last = time.monotonic()
         for packet in container.demux(streams[0]):
             try:

@@ -4,7 +4,8 @@ Files and streams are decoded with PyAV (anything FFmpeg reads, GIFs included), 
 OpenCV. A live source (RTSP/HTTP stream, webcam) that fails or ends is reopened with capped
 exponential backoff for as long as the daemon runs (:mod:`emostream.sources.reconnect`); a file
 source ends (or loops) at its end. Frames are sampled to the camera's analysis rate *before*
-conversion to pixels, so skipped frames cost only their decode.
+conversion to pixels, so skipped frames cost only their decode; at half the stream's rate or less,
+frames no other frame refers to (H.264 B-frames) are not decoded at all (``skip_nonref``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -32,12 +34,28 @@ __all__ = ["VideoSource"]
 RawFrame = tuple[float | None, Callable[[], np.ndarray]]
 
 
-def _pyav_frames(
-    url: str, kind: str, corrupt: Callable[[], None], transport: str = "auto", watchdog: float = 10.0
-) -> Iterator[RawFrame]:
+def decode_settings(cam: CameraConfig) -> Callable[[Any], None]:
+    """How the camera's video stream is decoded (see ``skip_nonref`` and ``decode_threads``)."""
+
+    def configure(stream: Any) -> None:
+        ctx = stream.codec_context
+        if cam.decode_threads > 1:  # FFmpeg's frame/slice threads: only where cores are spare
+            ctx.thread_type, ctx.thread_count = "AUTO", cam.decode_threads
+        rate = float(stream.average_rate or 0)
+        skip = cam.skip_nonref
+        if skip is None:  # auto: frames nothing refers to are not worth decoding at half the rate or less
+            skip = cam.fps > 0 and rate > 0 and cam.fps <= rate / 2
+        if skip:
+            ctx.skip_frame = "NONREF"
+
+    return configure
+
+
+def _pyav_frames(cam: CameraConfig, kind: str, corrupt: Callable[[], None]) -> Iterator[RawFrame]:
     """Frames of a file or stream, pixels converted only when asked for."""
+    url, transport = cam.url, cam.rtsp_transport
     options = {"rtsp_transport": transport} if url.lower().startswith("rtsp") and transport != "auto" else {}
-    for frames, _end in decoded(url, kind, "video", watchdog, options, corrupt):
+    for frames, _end in decoded(url, kind, "video", cam.watchdog, options, corrupt, decode_settings(cam)):
         for f in frames:
             yield (f.time, lambda f=f: f.to_ndarray(format="bgr24"))
 
@@ -87,7 +105,7 @@ class VideoSource(ReconnectingSource):
             return _webcam_frames(self.cam.url)
         if self.kind == "file" and not Path(self.cam.url).is_file():
             raise SourceError(f"cannot open file {redact(self.cam.url)}: no such file")
-        return _pyav_frames(self.cam.url, self.kind, corrupt, self.cam.rtsp_transport, self.cam.watchdog)
+        return _pyav_frames(self.cam, self.kind, corrupt)
 
     def play_once(self) -> Iterator[None]:
         """Decode one pass of the source, yielding once per decoded frame (proof of liveness)."""

@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import RtspServer, drain
 
@@ -208,3 +209,39 @@ def test_stopping_a_live_source_is_not_an_error(rtsp_server: RtspServer) -> None
     src.thread.join(10)
     assert src.error is None
     assert metrics.registry.get_sample_value("emostream_source_errors_total", {"camera": "r"}) in (None, 0.0)
+
+
+def test_non_reference_frames_are_skipped_at_half_the_rate_or_less(tmp_path: Path) -> None:
+    """An x264 clip at 20 fps with B-frames: analysed at 5 fps the B-frames are never decoded (fewer
+    frames captured, the same number sampled at nearly the same times); at 15 fps, or with
+    skip_nonref: false, every frame is decoded."""
+    import av
+
+    clip = tmp_path / "b.mp4"
+    with av.open(str(clip), "w") as out:
+        s = out.add_stream("libx264", rate=20, options={"bf": "2", "g": "40"})
+        s.width, s.height, s.pix_fmt = 160, 96, "yuv420p"
+        for i in range(80):
+            img = np.full((96, 160, 3), (i * 3) % 255, np.uint8)
+            for p in s.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+
+    def run(**cam: object) -> tuple[int, list[float]]:
+        cfg = CameraConfig(id="c", url=str(clip), **cam)  # type: ignore[arg-type]
+        q: BoundedQueue[Frame] = BoundedQueue(500, policy_for(cfg))
+        src = VideoSource(cfg, q, Metrics(), threading.Event())
+        src.start()
+        got = drain(q, 20)
+        return src.captured, [round(f.ts, 2) for f in got]
+
+    all_frames, _ = run(fps=0)
+    skipped, sampled = run(fps=5)
+    kept, sampled_all = run(fps=5, skip_nonref=False)
+    assert all_frames == 80 and kept == 80
+    assert skipped < 60  # two B-frames in three not decoded
+    # 5 fps of a 4 s clip either way, each sample within two stream frames of the full decode's
+    assert len(sampled) == len(sampled_all) == 20
+    assert max(abs(a - b) for a, b in zip(sampled, sampled_all, strict=True)) <= 0.1 + 1e-9
+    assert run(fps=15)[0] == 80  # above half the rate: everything is decoded

@@ -7,10 +7,10 @@ Run with the export venv after training::
 Several ``--run`` folders make one ensemble graph that averages the members' probabilities (each
 member: the best checkpoint of its own, independently seeded run).
 
-Writes ``models/emostream_face_cnn.onnx`` (dynamic batch, opset 13, float32) with the metadata that
+Writes ``models/emostream_face_ferplus.onnx`` (dynamic batch, opset 13, float32) with the metadata that
 :class:`emostream.analysis.face.classify.FaceEmotionClassifier` reads (``labels``, ``norm_scale``,
 ``norm_offset``, ``crop_margin``, ``train_hparams``: one entry per member), and
-``models/emostream_face_cnn.weights.h5`` (the Keras weights it came from, for the parity test).
+``models/emostream_face_ferplus.weights.h5`` (the Keras weights it came from, for the parity test).
 ``crop_margin`` is the margin that turns a BlazeFace box into FER2013's framing, measured on training
 images (see the model card). Checks ONNX against the Keras model reloaded from that weights file on real
 PublicTest faces.
@@ -37,7 +37,7 @@ import tf2onnx
 from export.face_data import LABELS, NORM_OFFSET, NORM_SCALE, SIZE, load_split, model_input
 from export.train_face import DEFAULTS, ROOT, build_model
 
-NAME = "emostream_face_cnn"
+NAME = "emostream_face_ferplus"
 CROP_MARGIN = 0.05  # BlazeFace box → FER2013 framing, median over training images (model card)
 
 
@@ -58,7 +58,7 @@ def build_ensemble(widths: Sequence[int], member_weights: Sequence[Path] | None 
     """One float32 inference model (dropout off) that averages the probabilities of ``len(widths)`` CNNs.
 
     With ``member_weights`` each member gets the best checkpoint of its own training run; without,
-    the caller loads the whole ensemble's weights (``models/emostream_face_cnn.weights.h5``).
+    the caller loads the whole ensemble's weights (``models/emostream_face_ferplus.weights.h5``).
     A single width is the plain CNN, not wrapped.
     """
     import tf_keras as k
@@ -123,7 +123,7 @@ def main() -> None:
         "--run",
         type=Path,
         nargs="+",
-        default=[ROOT / "checkpoints" / "face_cnn"],
+        default=[ROOT / "checkpoints" / "face_fp_w64_s15"],
         help="train_face.py --out; several: an ensemble that averages their probabilities",
     )
     ap.add_argument("--out", type=Path, default=ROOT / "models" / f"{NAME}.onnx")

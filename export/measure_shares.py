@@ -5,7 +5,7 @@ daemon's detector, tracker and debouncer, 5 analysed frames per second as a came
 ``--model``; the seconds of every track, split by the emotion that led it (the ``shares`` of each
 ``face.lost`` event times its dwell), are summed over all clips::
 
-    .venv/bin/python -m export.measure_shares --model old.int8.onnx emostream_face_cnn.int8.onnx
+    .venv/bin/python -m export.measure_shares --model old.int8.onnx emostream_face_ferplus.int8.onnx
 
 prints a table (seconds and share of track time per emotion and model) and one JSON object last.
 """

@@ -79,8 +79,8 @@ def quantize(model: Path, out: Path, data: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", type=Path, default=ROOT / "models" / "emostream_face_cnn.onnx")
-    ap.add_argument("--out", type=Path, default=ROOT / "models" / "emostream_face_cnn.int8.onnx")
+    ap.add_argument("--model", type=Path, default=ROOT / "models" / "emostream_face_ferplus.onnx")
+    ap.add_argument("--out", type=Path, default=ROOT / "models" / "emostream_face_ferplus.int8.onnx")
     ap.add_argument("--data", type=Path, help="FER2013 root (default: shared/data/fer2013)")
     ap.add_argument("--keep", action="store_true", help="keep the int8 file whatever the result")
     args = ap.parse_args()

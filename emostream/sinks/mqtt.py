@@ -139,7 +139,9 @@ class MqttSink:
         if self.cfg.discovery:
             for t, payload, retain in (m for c in self.cameras for m in discovery_messages(self.cfg, c)):
                 client.publish(t, payload, qos=1, retain=retain)
-        for t, payload, retain in list(self._retained.values()):
+        with self._cv:
+            retained = list(self._retained.values())
+        for t, payload, retain in retained:
             client.publish(t, payload, qos=self.cfg.qos, retain=retain)
         with self._cv:
             self.connected = True
@@ -166,19 +168,19 @@ class MqttSink:
     def write(
         self, events: Sequence[Event], frame: Frame | None = None, faces: Sequence[TrackedFace] = ()
     ) -> None:
-        out: list[Message] = []
-        for ev in events:
-            out.append((topic(self.cfg.topic_prefix, ev.camera, "events"), encode(ev), False))
-            state = self._state.setdefault(ev.camera, _CameraState())
-            state.apply(ev)
-            for key, value in (("emotion", state.leading()), ("faces", str(len(state.tracks)))):
-                msg = (topic(self.cfg.topic_prefix, ev.camera, key), value, True)
-                if self._retained.get(msg[0]) != msg:
-                    self._retained[msg[0]] = msg
-                    out.append(msg)
-        if not out:
+        if not events:
             return
-        with self._cv:
+        with self._cv:  # cameras' analysis threads write side by side; paho's thread reads _retained
+            out: list[Message] = []
+            for ev in events:
+                out.append((topic(self.cfg.topic_prefix, ev.camera, "events"), encode(ev), False))
+                state = self._state.setdefault(ev.camera, _CameraState())
+                state.apply(ev)
+                for key, value in (("emotion", state.leading()), ("faces", str(len(state.tracks)))):
+                    msg = (topic(self.cfg.topic_prefix, ev.camera, key), value, True)
+                    if self._retained.get(msg[0]) != msg:
+                        self._retained[msg[0]] = msg
+                        out.append(msg)
             for msg in out:
                 if len(self._buf) >= self.cfg.buffer:
                     self._buf.popleft()

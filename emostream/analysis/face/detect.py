@@ -42,11 +42,11 @@ def build_detector(
     score_threshold: float | None = None,
     nms_iou: float = 0.3,
     threads: int = 1,
-    min_face: float = 16.0,
+    min_face: float | None = None,
     providers: Sequence[str] = (),
 ) -> Detector:
     """A detector by name: ``yunet`` (shipped default) or ``blazeface``; ``model=None``: the shipped file.
-    ``min_face`` (px): YuNet searches the frame at the size that keeps such a face findable."""
+    ``min_face`` (px; None: 1/20 of the frame height): YuNet searches at the size that keeps it findable."""
     if kind == "yunet":
         return YuNetDetector(model, score_threshold, nms_iou, threads, min_face=min_face, providers=providers)
     if kind == "blazeface":

@@ -19,10 +19,16 @@ from emostream.errors import ModelError
 from emostream.runtime import create_session
 from emostream.types import Face
 
-__all__ = ["YUNET_MODEL", "YuNetDetector"]
+__all__ = ["YUNET_MODEL", "YuNetDetector", "smallest_face"]
 
 YUNET_MODEL = "yunet_s_dynamic.onnx"  # shipped in models/ (Apache-2.0, models/yunet_s_dynamic.md)
 SMALLEST_FACE = 16.0  # px: faces this wide are still found (recall 0.998 of BlazeFace's at 12.8 px)
+
+
+def smallest_face(min_face: float | None, height: int) -> float:
+    """The smallest face (px) wanted in a frame ``height`` tall: ``min_face``, or by default 1/20 of the
+    height and at least 16 px (a 1080p camera: 54 px, searched at 569×320)."""
+    return float(min_face) if min_face else max(SMALLEST_FACE, height / 20.0)
 
 
 class YuNetDetector:
@@ -37,7 +43,7 @@ class YuNetDetector:
         score_threshold: float | None = None,
         nms_iou: float = 0.3,
         threads: int = 1,
-        min_face: float = SMALLEST_FACE,
+        min_face: float | None = None,
         providers: Sequence[str] = (),
     ) -> None:
         model = model or YUNET_MODEL
@@ -53,17 +59,18 @@ class YuNetDetector:
         self.input_name = inp.name
         self.score_threshold = 0.6 if score_threshold is None else score_threshold
         self.nms_iou = nms_iou
-        # The frame is searched at the size where the smallest wanted face is still SMALLEST_FACE
-        # wide: a 1080p camera watched for faces of 48 px and up costs what a 640×360 one does.
-        self.scale = min(1.0, SMALLEST_FACE / max(min_face, 1.0))
+        self.min_face = min_face
 
     def detect(self, image: np.ndarray) -> list[Face]:
         img = as_bgr(image)
         if img is None:
             return []
         full_h, full_w = img.shape[:2]
-        if self.scale < 1.0:
-            img = cv2.resize(img, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
+        # The frame is searched at the size where the smallest wanted face is still SMALLEST_FACE
+        # wide: a 1080p camera watched for faces of 54 px and up costs what a 569×320 one does.
+        scale = min(1.0, SMALLEST_FACE / smallest_face(self.min_face, full_h))
+        if scale < 1.0:
+            img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         h, w = img.shape[:2]
         ph, pw = -(-h // 32) * 32, -(-w // 32) * 32  # the network needs multiples of the largest stride
         blob = np.zeros((1, 3, ph, pw), np.float32)
@@ -91,6 +98,6 @@ class YuNetDetector:
         if not all_rows:
             return []
         scores, rows = np.concatenate(all_scores), np.concatenate(all_rows)
-        rows /= self.scale  # back to the frame's own pixels (boxes and keypoints alike)
+        rows /= scale  # back to the frame's own pixels (boxes and keypoints alike)
         kept = nms(rows, scores, self.nms_iou)
         return faces_from_rows([(float(scores[i]), row) for i, row in kept], full_w, full_h)

@@ -26,12 +26,12 @@ def test_smallest_face_defaults_to_a_twentieth_of_the_height(
 
 def test_a_1080p_frame_is_searched_small_and_boxes_come_back_in_its_pixels() -> None:
     import cv2
-    from test_pipeline_wiring import _astronaut_frames
+    from face_media import astronaut_frames
 
     from emostream.analysis.face.detect import build_detector
     from emostream.analysis.geometry import iou
 
-    small = _astronaut_frames(1)[0]  # 480×270, searched whole
+    small = astronaut_frames(1)[0]  # 480×270, searched whole
     big = cv2.resize(small, (1920, 1080), interpolation=cv2.INTER_CUBIC)  # searched at 569×320
     det = build_detector()
     (a,), (b,) = det.detect(small), det.detect(big)

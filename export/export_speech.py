@@ -33,15 +33,17 @@ LICENCE = (
 )
 
 
-def run_width(weights: Path) -> int:
-    """The network width the weights were trained with (the run's ``hparams.json``, else the default)."""
-    hp = weights.parent.parent / "hparams.json"
-    return int(json.loads(hp.read_text())["width"]) if hp.is_file() else int(HP["width"])
+def run_arch(weights: Path) -> tuple[int, bool]:
+    """(width, per-utterance norm) of the weights: the run's ``hparams.json``, else the defaults."""
+    path = weights.parent.parent / "hparams.json"
+    hp = {**HP, **json.loads(path.read_text())} if path.is_file() else HP
+    return int(hp["width"]), bool(hp.get("norm", False))
 
 
-def load_keras(weights: Path, width: int | None = None):
+def load_keras(weights: Path, width: int | None = None, norm: bool | None = None):
     """The any-length network with trained weights."""
-    model = build_model(width or run_width(weights), 0.0, frames=None)
+    w, n = run_arch(weights)
+    model = build_model(width or w, 0.0, frames=None, norm=n if norm is None else norm)
     model.load_weights(str(weights))
     return model
 
@@ -52,8 +54,8 @@ def export(weights: Path, out: Path) -> float:
     import tensorflow as tf
     import tf2onnx
 
-    width = run_width(weights)
-    model = load_keras(weights, width)
+    width, norm = run_arch(weights)
+    model = load_keras(weights, width, norm)
     spec = (tf.TensorSpec((None, N_MELS, None, 1), tf.float32, name="input"),)
     proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=13)
     meta = {
@@ -62,6 +64,7 @@ def export(weights: Path, out: Path) -> float:
         "sample_rate": str(SAMPLE_RATE),
         "window": str(WINDOW_SECONDS),
         "width": str(width),
+        "norm": "utterance" if norm else "none",
         "source": "emostream export/train_speech.py --final (RAVDESS speech, actors 1-20)",
         "licence": LICENCE,
     }

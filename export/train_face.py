@@ -16,6 +16,7 @@ un-augmented training image, computed once and kept as ``teacher_train.npy``.
 Crowd labels: ``--crowd`` trains on the FER+ vote distribution of each training image
 (``<data>/ferplus_votes.csv``, :func:`emostream.tools.evaluate.crowd.soft_targets`; ``--label-votes N``
 counts the FER2013 label as N more votes) and validates on PublicTest's FER+ majority labels.
+``--init WEIGHTS`` starts from another run's weights (a fine-tune; usually with a lower ``--lr``).
 
 ``--out`` holds ``hparams.json`` (every setting, written before the first step), ``ckpt-*`` (model,
 optimizer and epoch, written after every epoch; ``--resume`` continues from the last one with the
@@ -72,6 +73,7 @@ DEFAULTS = {
     "crowd": False,
     "label_votes": 0.0,
     "keep_single_votes": False,
+    "init": "",
 }
 
 
@@ -221,6 +223,10 @@ def train(args: argparse.Namespace) -> dict:
     (args.out / "hparams.json").write_text(json.dumps(hp_record, indent=2) + "\n")
 
     model = build_model(hp["width"], hp["dropout"], hp["bf16"])
+    if hp.get("init") and not args.resume:
+        # fine-tuning: start from another run's weights (same width), with this run's targets and schedule
+        model.load_weights(hp["init"])
+        print(f"initialised from {hp['init']}", flush=True)
     schedule = WarmupCosine(hp["lr"], int(hp["warmup_epochs"] * steps), hp["epochs"] * steps)
     opt = k.optimizers.AdamW(learning_rate=schedule, weight_decay=hp["weight_decay"])
     opt.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])

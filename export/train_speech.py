@@ -34,7 +34,7 @@ from emostream.analysis.voice.features import N_MELS, n_frames
 from emostream.runtime import shared_dir
 from emostream.tools.evaluate.speech import SpeechReport
 from emostream.types import SPEECH_EMOTIONS
-from export.speech_data import build_bank, load_waves, ravdess, train_batch
+from export.speech_data import babble_groups, build_bank, load_waves, ravdess, room_features, train_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 HP = {  # the shipped model's settings (an earlier run with width 64, dropout 0.3, 60 epochs: see the card)
@@ -48,19 +48,33 @@ HP = {  # the shipped model's settings (an earlier run with width 64, dropout 0.
     "label_smoothing": 0.1,
     "seed": 7,
     "folds": 5,
+    "room": False,
+    "norm": False,
 }
+ROOM_SEED = 0  # the room seed of the card's figures: `emostream eval speech DIR --room 0`
 
 
-def build_model(width: int = 128, dropout: float = 0.0, frames: int | None = n_frames()):
+def build_model(width: int = 128, dropout: float = 0.0, frames: int | None = n_frames(), norm: bool = False):
     """A 1-D CNN over time with the mel bands as channels: BatchNorm of the input bands, four
     Conv1D + BatchNorm + ReLU layers (kernel 5 stride 2, 5, 3, 3; width ×1, ×1.5, ×2, ×2, max-pool
     after the 2nd and 3rd), global average and max pooling concatenated, dropout, dense softmax.
-    ``frames=None`` builds the same network for windows of any length (the exported model)."""
+    ``frames=None`` builds the same network for windows of any length (the exported model). ``norm``
+    first normalises each mel band over the window (mean 0, sd 1: per-utterance normalisation, which
+    takes out a microphone's or codec's fixed colouring)."""
+    import tensorflow as tf
     import tf_keras as k
 
     inp = k.Input((N_MELS, frames, 1), name="input")
     x = k.layers.Reshape((N_MELS, -1))(inp)
     x = k.layers.Permute((2, 1))(x)
+    if norm:
+        x = k.layers.Lambda(
+            lambda t: (
+                (t - tf.reduce_mean(t, axis=1, keepdims=True))
+                / (tf.math.reduce_std(t, axis=1, keepdims=True) + 1e-3)
+            ),
+            name="utterance_norm",
+        )(x)
     x = k.layers.BatchNormalization()(x)
     for filters, kernel, stride, pool in (
         (width, 5, 2, False),
@@ -80,20 +94,28 @@ def build_model(width: int = 128, dropout: float = 0.0, frames: int | None = n_f
     return k.Model(inp, out, name="emostream_speech_cnn")
 
 
-def evaluate(model, bank: dict, clips: list, idx: np.ndarray) -> SpeechReport:
-    """Clip-level scores: every clip's windows, probabilities averaged (as ``eval speech`` does)."""
+def evaluate(model, bank: dict, clips: list, idx: np.ndarray, feats: list | None = None) -> SpeechReport:
+    """Clip-level scores: every clip's windows, probabilities averaged (as ``eval speech`` does); the
+    clean windows of the bank, or ``feats`` (one array of windows per clip of ``idx``, e.g. the room's)."""
     rep = SpeechReport(SPEECH_EMOTIONS)
     st = bank["val_start"]
-    for i in idx:
-        feats = bank["val"][st[i] : st[i + 1]].astype(np.float32)[..., None]
-        probs = model(feats, training=False).numpy().mean(axis=0)
+    for j, i in enumerate(idx):
+        x = feats[j] if feats is not None else bank["val"][st[i] : st[i + 1]]
+        probs = model(x.astype(np.float32)[..., None], training=False).numpy().mean(axis=0)
         rep.truth.append(clips[i].label)
         rep.pred.append(int(np.argmax(probs)))
     return rep
 
 
 def run(
-    name: str, train_idx: np.ndarray, val_idx: np.ndarray, bank: dict, clips: list, hp: dict, out: Path
+    name: str,
+    train_idx: np.ndarray,
+    val_idx: np.ndarray,
+    bank: dict,
+    clips: list,
+    hp: dict,
+    out: Path,
+    room_val: list | None = None,
 ) -> dict:
     import tensorflow as tf
     import tf_keras as k
@@ -107,7 +129,7 @@ def run(
     if state.get("done"):
         return state
     tf.keras.utils.set_random_seed(hp["seed"])
-    model = build_model(hp["width"], hp["dropout"])
+    model = build_model(hp["width"], hp["dropout"], norm=hp.get("norm", False))
     opt = k.optimizers.AdamW(learning_rate=hp["lr"], weight_decay=hp["weight_decay"])
     model.compile(optimizer=opt, loss=k.losses.CategoricalCrossentropy(label_smoothing=hp["label_smoothing"]))
     epoch_var = tf.Variable(0, dtype=tf.int64, name="epoch")
@@ -137,6 +159,8 @@ def run(
         if len(val_idx) and ((epoch + 1) % 6 == 0 or epoch + 1 == hp["epochs"]):
             rep = evaluate(model, bank, clips, val_idx)
             row.update(val_accuracy=round(rep.accuracy, 4), val_macro_f1=round(rep.macro_f1, 4))
+            if room_val is not None:
+                row["val_room_accuracy"] = round(evaluate(model, bank, clips, val_idx, room_val).accuracy, 4)
         state["history"].append(row)
         epoch_var.assign(epoch + 1)
         manager.save(checkpoint_number=epoch + 1)
@@ -146,6 +170,11 @@ def run(
     if len(val_idx):
         rep = evaluate(model, bank, clips, val_idx)
         state["result"] = {**rep.as_dict(), "val_actors": sorted({clips[i].speaker for i in val_idx})}
+        if room_val is not None:
+            state["result"]["room"] = {
+                **evaluate(model, bank, clips, val_idx, room_val).as_dict(),
+                "seed": ROOM_SEED,
+            }
     state["done"] = True
     state_path.write_text(json.dumps(state, indent=1) + "\n")
     return state
@@ -163,12 +192,23 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--width", type=int, default=HP["width"])
     ap.add_argument("--dropout", type=float, default=HP["dropout"])
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--versions", type=int, default=HP["versions"], help="augmented windows per clip")
+    ap.add_argument("--room", action="store_true", help="room augmentation (export/speech_room.py)")
+    ap.add_argument("--norm", action="store_true", help="per-utterance normalisation of each mel band")
     args = ap.parse_args(argv)
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    hp = {**HP, "epochs": args.epochs, "width": args.width, "dropout": args.dropout}
+    hp = {
+        **HP,
+        "epochs": args.epochs,
+        "width": args.width,
+        "dropout": args.dropout,
+        "versions": args.versions,
+        "room": args.room or HP["room"],
+        "norm": args.norm or HP["norm"],
+    }
     lo, hi = (int(v) for v in args.actors.split("-"))
     data = args.data or (shared_dir() or ROOT.parent / "shared") / "data" / "ravdess"
     clips = [c for c in ravdess(data) if lo <= int(c.speaker) <= hi]
@@ -176,18 +216,25 @@ def main(argv: list[str] | None = None) -> None:
     (args.out / "hparams.json").write_text(
         json.dumps({**hp, "data": str(data), "actors": args.actors, "n_clips": len(clips)}, indent=1) + "\n"
     )
-    bank = build_bank(load_waves(clips, args.out / "waves.npz"), hp["versions"], args.out / "bank.npz")
+    waves = load_waves(clips, args.out / "waves.npz")
     actors = np.array([int(c.speaker) for c in clips])
+    groups = (actors - lo) % hp["folds"]
+    babble = babble_groups(actors, groups) if hp["room"] else None
+    bank = build_bank(waves, hp["versions"], args.out / "bank.npz", babble=babble)
     if args.cv:
         results = {}
         for f in args.fold or range(hp["folds"]):
             held = (actors - lo) % hp["folds"] == f
-            st = run(f"fold{f}", np.flatnonzero(~held), np.flatnonzero(held), bank, clips, hp, args.out)
+            val = np.flatnonzero(held)
+            room_val = room_features(clips, waves, val, ROOM_SEED) if hp["room"] else None
+            st = run(f"fold{f}", np.flatnonzero(~held), val, bank, clips, hp, args.out, room_val)
             results[f"fold{f}"] = st["result"]
         accs = [r["accuracy"] for r in results.values()]
         f1s = [r["macro_f1"] for r in results.values()]
+        rooms = [r["room"]["accuracy"] for r in results.values() if "room" in r]
         summary = {
             "folds": results,
+            **({"room_accuracy_mean": float(np.mean(rooms))} if rooms else {}),
             "accuracy_mean": float(np.mean(accs)),
             "accuracy_sd": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
             "macro_f1_mean": float(np.mean(f1s)),

@@ -69,7 +69,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.what == "speech":
         from emostream.tools.evaluate.speech import cmd_eval_speech
 
-        return cmd_eval_speech(Path(args.dir), args.model, args.json, args.threads)
+        return cmd_eval_speech(Path(args.dir), args.model, args.json, args.threads, args.room)
     from emostream.tools.evaluate import eval_faces
 
     return eval_faces(
@@ -148,6 +148,12 @@ def add_tool_commands(sub: argparse._SubParsersAction) -> None:
         "--votes",
         metavar="CSV",
         help="faces: also score against FER+ crowd votes (ferplus_votes.csv) by the majority rule",
+    )
+    p.add_argument(
+        "--room",
+        type=int,
+        metavar="SEED",
+        help="speech: also score every recording in a seeded simulated room (reverberation, babble, noise)",
     )
     p.add_argument("--threads", type=int, default=1)
     p.set_defaults(func=cmd_eval)

@@ -157,7 +157,7 @@ def test_eval_speech_cli(shared: Path, tmp_path: Path) -> None:
     actor.mkdir()
     shutil.copy(ravdess_clip(shared, 19, 5, 0), actor / ravdess_clip(shared, 19, 5, 0).name)
     run = [sys.executable, "-m", "emostream", "eval", "speech", str(root)]
-    proc = subprocess.run([*run, "--json"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([*run, "--json", "--room", "3"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["n"] == 8 and len(result["failed"]) == 1 and result["ignored"] == ["notes"]
@@ -165,6 +165,20 @@ def test_eval_speech_cli(shared: Path, tmp_path: Path) -> None:
     assert set(result["f1"]) == {"fearful", "surprised", "happy", "angry"}
     assert sum(map(sum, result["confusion"])) == 8
     assert "macro-F1" in proc.stdout and "confusion" in proc.stdout
+    # a 4-class folder is scored on its 4 classes: the model's other 4 are never predicted
+    assert result["scored"] == ["happy", "angry", "fearful", "surprised"]
+    assert result["dropped"] == ["neutral", "calm", "sad", "disgust"]
+    assert "dropped: neutral, calm, sad, disgust" in proc.stdout
+    scored = [SPEECH_EMOTIONS.index(lb) for lb in result["scored"]]
+    for m in (result["confusion"], result["room"]["confusion"]):
+        assert sum(m[t][p] for t in range(8) for p in range(8) if p not in scored) == 0
+    room = result["room"]
+    assert room["n"] == 8 and room["seed"] == 3
+    assert sum(b["n"] for b in room["snr_buckets"].values()) == 8
+    assert set(room["snr_buckets"]) <= {"5-8 dB", "8-11 dB", "11-15 dB"}
+    assert "room (seed 3)" in proc.stdout and "clean    room" in proc.stdout
+    again = subprocess.run([*run, "--json", "--room", "3"], capture_output=True, text=True, timeout=120)
+    assert json.loads(again.stdout.strip().splitlines()[-1])["room"] == room  # seeded: the same rooms
     bad = subprocess.run([*run[:-1], str(tmp_path / "none")], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "not a folder" in bad.stderr
 

@@ -22,6 +22,7 @@ __all__ = [
     "AUDIO_SUFFIXES",
     "IMAGE_SUFFIXES",
     "Clip",
+    "folder_label",
     "labelled_clips",
     "labelled_images",
     "ravdess_clip",
@@ -69,6 +70,9 @@ ALIASES = {
     "disgusted": "disgust",
     "surprise": "surprised",
     "surprised": "surprised",
+    "ps": "surprised",  # TESS's "pleasant surprise"
+    "pleasant_surprise": "surprised",
+    "pleasant_surprised": "surprised",
 }
 
 
@@ -87,6 +91,18 @@ def ravdess_clip(path: Path) -> Clip | None:
     return Clip(path, int(m.group(3)) - 1, m.group(7))
 
 
+def folder_label(name: str) -> tuple[str, str] | None:
+    """(emotion, speaker) of an emotion folder: ``fear``, or ``<speaker>_<emotion>`` as TESS names them
+    (``OAF_Fear``, ``YAF_pleasant_surprised``); None when the name is not an emotion."""
+    low = name.lower()
+    if low in ALIASES:
+        return ALIASES[low], ""
+    speaker, _, rest = name.partition("_")
+    if rest and rest.lower() in ALIASES:
+        return ALIASES[rest.lower()], speaker
+    return None
+
+
 def labelled_clips(root: Path) -> tuple[list[Clip], list[str]]:
     """Every labelled recording under ``root`` (either layout) and the names of ignored folders."""
     root = Path(root)
@@ -96,9 +112,9 @@ def labelled_clips(root: Path) -> tuple[list[Clip], list[str]]:
     ignored: list[str] = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
-        name = ALIASES.get(folder.name.lower())
-        if name is not None:
-            clips += [Clip(p, SPEECH_EMOTIONS.index(name), "") for p in files]
+        found = folder_label(folder.name)
+        if found is not None:
+            clips += [Clip(p, SPEECH_EMOTIONS.index(found[0]), found[1]) for p in files]
         elif re.match(r"^actor_\d+$", folder.name, re.IGNORECASE):
             clips += [c for p in files if (c := ravdess_clip(p)) is not None]
         else:

@@ -31,7 +31,7 @@ from emostream.config import AudioSourceConfig
 from emostream.errors import SourceError
 from emostream.metrics import Metrics
 from emostream.redact import redact
-from emostream.sources.media import decoded, reason, source_kind
+from emostream.sources.media import MAX_LEAD, decoded, reason, source_kind
 from emostream.sources.queues import BoundedQueue
 from emostream.sources.reconnect import ReconnectingSource
 from emostream.types import AudioChunk
@@ -39,6 +39,7 @@ from emostream.types import AudioChunk
 __all__ = ["CHUNK", "CHUNK_SECONDS", "AudioSource", "audio_kind", "mic_audio", "pyav_audio"]
 
 CHUNK_SECONDS = 0.1
+GAP_FILL = 0.04  # seconds: a jump in an audio track's timestamps this large is filled with silence
 CHUNK = int(SAMPLE_RATE * CHUNK_SECONDS)
 _MIC = re.compile(r"^mic(?::(\d+))?$", re.IGNORECASE)
 
@@ -62,14 +63,34 @@ def _mono(frame: av.AudioFrame) -> np.ndarray:
     return (a.mean(axis=0) if a.ndim == 2 else a.reshape(-1)).astype(np.float32, copy=False)
 
 
-def pyav_audio(url: str, kind: str, watchdog: float = 10.0) -> Iterator[np.ndarray]:
-    """16 kHz mono float32 blocks of the first audio track of a file or stream."""
+def pyav_audio(url: str, kind: str, watchdog: float = 10.0, lead: bool = False) -> Iterator[np.ndarray]:
+    """16 kHz mono float32 blocks of the first audio track of a file or stream.
+
+    The samples follow the container's clock, as the camera's frames do (:func:`decoded`): with
+    ``lead`` (the first pass) a track starting after its container's start is preceded by that much
+    silence, and a gap in the track's timestamps (RTP packets lost, a stream whose audio is shorter
+    than its video) is filled with silence, so that sample count / 16 kHz stays media time."""
     resampler = _resampler()
-    for frames, end in decoded(url, kind, "audio", watchdog):
+    clock: float | None = None  # container time of the next sample this pass yields
+    for frames, end, origin in decoded(url, kind, "audio", watchdog):
+        for frame in frames:
+            if frame.time is None:
+                continue
+            t = frame.time - origin
+            if clock is None:
+                clock = 0.0 if lead else t
+            gap = t - clock
+            if GAP_FILL <= gap <= MAX_LEAD:
+                yield np.zeros(round(gap * SAMPLE_RATE), np.float32)
+                clock = t
+            break  # one check per packet: a packet's frames are contiguous
         # At the end the resampler gives back what it still holds (a None frame flushes it).
         for frame in [*frames, None] if end else frames:
             for out in resampler.resample(frame):
-                yield _mono(out)
+                block = _mono(out)
+                if clock is not None:
+                    clock += len(block) / SAMPLE_RATE
+                yield block
         if end:
             resampler = _resampler()
 
@@ -157,7 +178,7 @@ class AudioSource(ReconnectingSource):
             return mic_audio(self.src.url, self._stop)
         if self.kind == "file" and not Path(self.src.url).is_file():
             raise SourceError(f"cannot open file {redact(self.src.url)}: no such file")
-        return pyav_audio(self.src.url, self.kind, self.src.watchdog)
+        return pyav_audio(self.src.url, self.kind, self.src.watchdog, lead=self.samples == 0)
 
     def play_once(self) -> Iterator[None]:
         """One pass of the source, yielding once per chunk put on the queue."""

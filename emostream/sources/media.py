@@ -21,6 +21,7 @@ from emostream.redact import redact
 
 __all__ = ["OPEN_TIMEOUT", "decoded", "reason", "source_kind"]
 
+MAX_LEAD = 5.0  # seconds: a stream starting later than this after its container is not offset
 OPEN_TIMEOUT = 10.0  # seconds for FFmpeg to open a source before it counts as unreachable
 _STREAM = re.compile(r"^(rtsp|rtsps|rtmp|http|https|udp|tcp|srt)://", re.IGNORECASE)
 
@@ -48,9 +49,14 @@ def decoded(
     options: dict[str, str] | None = None,
     on_corrupt: Callable[[], None] | None = None,
     configure: Callable[[Any], None] | None = None,
-) -> Iterator[tuple[list[Any], bool]]:
-    """(decoded frames of one packet, whether it was the end-of-stream flush packet) of the first
-    ``media`` stream of ``url``, until the source ends; ``configure`` sees the stream before decoding."""
+) -> Iterator[tuple[list[Any], bool, float]]:
+    """(decoded frames of one packet, whether it was the end-of-stream flush packet, the container's
+    start time in seconds) of the first ``media`` stream of ``url``, until the source ends;
+    ``configure`` sees the stream before decoding.
+
+    The start time is the earliest start of any stream of the container: a camera and its audio,
+    each opened on its own, both count media time from it, so their timestamps line up even when
+    one stream starts later than the other (an A/V offset in the file or the RTSP session)."""
     live = kind != "file"
     noun = "picture" if media == "video" else "audio"
     try:
@@ -64,6 +70,7 @@ def decoded(
             raise SourceError(f"{kind} {redact(url)} has no {what}")
         if configure is not None:
             configure(streams[0])
+        origin = container.start_time / 1e6 if container.start_time is not None else 0.0
         last = time.monotonic()
         for packet in container.demux(streams[0]):
             try:
@@ -76,7 +83,7 @@ def decoded(
                 last = time.monotonic()
             elif live and time.monotonic() - last > watchdog:
                 raise SourceError(f"{kind} {redact(url)} gave no {noun} for {watchdog:g} s")
-            yield frames, packet.size == 0
+            yield frames, packet.size == 0, origin
     except av.FFmpegError as exc:
         raise SourceError(f"{kind} {redact(url)} failed while reading: {redact(reason(exc))}") from None
     finally:

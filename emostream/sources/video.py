@@ -23,7 +23,7 @@ from emostream.config import CameraConfig
 from emostream.errors import SourceError
 from emostream.metrics import Metrics
 from emostream.redact import redact
-from emostream.sources.media import decoded, source_kind
+from emostream.sources.media import MAX_LEAD, decoded, source_kind
 from emostream.sources.queues import BoundedQueue
 from emostream.sources.reconnect import ReconnectingSource
 from emostream.types import Frame
@@ -55,9 +55,11 @@ def _pyav_frames(cam: CameraConfig, kind: str, corrupt: Callable[[], None]) -> I
     """Frames of a file or stream, pixels converted only when asked for."""
     url, transport = cam.url, cam.rtsp_transport
     options = {"rtsp_transport": transport} if url.lower().startswith("rtsp") and transport != "auto" else {}
-    for frames, _end in decoded(url, kind, "video", cam.watchdog, options, corrupt, decode_settings(cam)):
+    packets = decoded(url, kind, "video", cam.watchdog, options, corrupt, decode_settings(cam))
+    for frames, _end, origin in packets:
         for f in frames:
-            yield (f.time, lambda f=f: f.to_ndarray(format="bgr24"))
+            t = None if f.time is None else f.time - origin
+            yield (t, lambda f=f: f.to_ndarray(format="bgr24"))
 
 
 def _webcam_frames(url: str) -> Iterator[RawFrame]:
@@ -123,10 +125,15 @@ class VideoSource(ReconnectingSource):
             self.captured += 1
             now = time.monotonic()
             # Media time must grow across loops and reconnects, or debouncing would go backwards.
+            lead = media_ts if media_ts is not None and 0.0 <= media_ts <= MAX_LEAD else None
             if media_ts is None:
                 media_ts = now
             if offset is None:
-                offset = (self._last_ts + self._step - media_ts) if self._last_ts >= 0 else -media_ts
+                # The first pass keeps the container's clock (0 = its earliest stream: media.decoded)
+                # so a camera's frames and its audio line up; later passes continue where the last
+                # one ended. A first timestamp far from the start (a stream joined mid-way) starts at 0.
+                first = 0.0 if lead is not None else -media_ts
+                offset = (self._last_ts + self._step - media_ts) if self._last_ts >= 0 else first
             ts = max(media_ts + offset, self._last_ts + 1e-6)
             if self._last_ts >= 0:
                 self._step = min(ts - self._last_ts, 1.0)

@@ -12,7 +12,15 @@ fixed (``--epochs``, cosine decay, no early stopping), so the accuracy reported 
 its last epoch, not of a best epoch chosen on the held-out actors. Each run (``<out>/fold<k>`` or
 ``<out>/final``) checkpoints model + optimizer every epoch and resumes by itself when run again;
 ``state.json`` holds its history, ``cv.json`` the per-fold results and their mean ± sd.
-Augmentation and features: see ``speech_data.py``.
+Augmentation and features: see ``speech_data.py``; ``--room`` adds the room recipe of
+``speech_room.py`` and scores every fold's held-out actors in the rooms of ``emostream eval speech
+--room 0`` as well (``result.room`` in ``state.json``, ``room_accuracy_mean`` in ``cv.json``).
+
+Selection rule for the room-trained model, written down before any of its results (2026-12-01):
+two configurations are cross-validated, the first model's recipe (``--width 128``, 90 epochs, no room,
+no norm) and ``--room --norm --width 128 --epochs 120 --versions 16``, both scored clean and in the
+rooms of ``--room 0``. The room model is trained with ``--final`` and shipped if its fold mean of
+(clean accuracy + room accuracy) / 2 is higher than the first recipe's; otherwise the first model stays.
 """
 
 from __future__ import annotations

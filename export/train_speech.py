@@ -13,7 +13,7 @@ its last epoch, not of a best epoch chosen on the held-out actors. Each run (``<
 ``<out>/final``) checkpoints model + optimizer every epoch and resumes by itself when run again;
 ``state.json`` holds its history, ``cv.json`` the per-fold results and their mean ± sd.
 Augmentation and features: see ``speech_data.py``; ``--room`` adds the room recipe of
-``speech_room.py`` and scores every fold's held-out actors in the rooms of ``emostream eval speech
+``speech_room.py``. Every fold's held-out actors are also scored in the rooms of ``emostream eval speech
 --room 0`` as well (``result.room`` in ``state.json``, ``room_accuracy_mean`` in ``cv.json``).
 
 Selection rule for the room-trained model, written down before any of its results (2026-12-01):
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
         for f in args.fold or range(hp["folds"]):
             held = (actors - lo) % hp["folds"] == f
             val = np.flatnonzero(held)
-            room_val = room_features(clips, waves, val, ROOM_SEED) if hp["room"] else None
+            room_val = room_features(clips, waves, val, ROOM_SEED)  # every run is scored in the room too
             st = run(f"fold{f}", np.flatnonzero(~held), val, bank, clips, hp, args.out, room_val)
             results[f"fold{f}"] = st["result"]
         accs = [r["accuracy"] for r in results.values()]

@@ -34,6 +34,8 @@ import pytest
 
 from emostream.analysis.face.blazeface import BlazeFaceDetector, square_tiles
 from emostream.analysis.face.classify import DEFAULT_MODEL, FaceEmotionClassifier
+from emostream.analysis.face.landmarks import FaceLandmarker, crop_for_landmarks
+from emostream.analysis.face.yunet import YuNetDetector
 from emostream.types import FACE_EMOTIONS, Face
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,3 +158,34 @@ def test_blazeface_onnx_matches_tflite(tf: ModuleType, shared: Path, media: list
                 assert score_err.max() <= 1e-5
                 checked += 1
     assert checked >= 20
+
+
+def test_face_landmarks_onnx_match_tflite(tf: ModuleType, shared: Path, media: list[Path]) -> None:
+    """The face mesh converted from the mediapipe wheel gives TFLite's landmarks on real face crops
+    (cropped as the daemon crops them) to 1e-4 pixel plus 1e-5 relative, and the same presence."""
+    exporter = _export_module("face_landmarks")
+    with zipfile.ZipFile(_wheel(exporter, exporter.WHEEL)) as zf:
+        tflite = zf.read(exporter.MEMBER)
+    interp = tf.lite.Interpreter(model_content=tflite)
+    interp.allocate_tensors()
+    inp = interp.get_input_details()[0]
+    outs = {tuple(d["shape"]): d["index"] for d in interp.get_output_details()}
+    lm = FaceLandmarker()
+    det = YuNetDetector()
+    checked = 0
+    for clip in media:
+        ok, frames = cv2.imreadmulti(str(clip), flags=cv2.IMREAD_COLOR)
+        assert ok
+        for frame in frames[:: max(1, len(frames) // 3)]:
+            for face in det.detect(frame):
+                x = crop_for_landmarks(frame, face.box)[0][None]
+                interp.set_tensor(inp["index"], x)
+                interp.invoke()
+                want_pts = interp.get_tensor(outs[(1, 1, 1, 1404)]).reshape(-1)
+                want_logit = interp.get_tensor(outs[(1, 1, 1, 1)]).reshape(-1)
+                pts, logit = lm.session.run(["landmarks", "face_logit"], {lm.input_name: x})
+                err = np.abs(want_pts - pts.reshape(-1))
+                assert (err <= 1e-4 + 1e-5 * np.abs(want_pts)).all(), float(err.max())
+                assert abs(float(want_logit[0]) - float(logit.reshape(-1)[0])) <= 1e-3
+                checked += 1
+    assert checked >= 10

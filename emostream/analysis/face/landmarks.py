@@ -1,0 +1,79 @@
+"""Mouth opening per face: MediaPipe's 468-point face mesh, run only where a voice must be attributed.
+
+The landmark network (``models/face_landmark.onnx``, converted from the ``mediapipe==0.10.14`` wheel by
+``export/face_landmarks.py``) takes a 192×192 RGB crop in [0, 1]. The crop is a square around the
+detector's box, 1.5× its larger side (MediaPipe's own ROI scale, so the chin and lips are inside it
+however the detector draws its box), not rotated: cameras at a counter see upright heads.
+
+:func:`mouth_opening` turns the mesh into one number per face: the gap between the inner lips
+(points 13 and 14) over the mouth's width (corners 61 and 291). Dividing by the width makes it
+independent of the face's size and distance; it is about 0 for closed lips and 0.3–0.6 wide open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from emostream.runtime import create_session, models_dir, warm_up
+
+__all__ = ["LANDMARK_MODEL", "FaceLandmarker", "crop_for_landmarks", "mouth_opening"]
+
+LANDMARK_MODEL = "face_landmark.onnx"
+SIZE = 192
+ROI_SCALE = 1.5
+UPPER_LIP, LOWER_LIP, MOUTH_LEFT, MOUTH_RIGHT = 13, 14, 61, 291
+
+
+def crop_for_landmarks(
+    image: np.ndarray, box: Sequence[float]
+) -> tuple[np.ndarray, tuple[float, float, float]]:
+    """(192×192×3 RGB float32 crop in [0, 1], (x0, y0, scale)) of the BGR ``image`` around ``box``
+    (x1, y1, x2, y2); a crop pixel (u, v) is frame pixel (x0 + u·scale, y0 + v·scale). Parts of the
+    square outside the frame are black, as MediaPipe pads them."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    side = ROI_SCALE * max(x2 - x1, y2 - y1, 1.0)
+    x0, y0 = (x1 + x2) / 2 - side / 2, (y1 + y2) / 2 - side / 2
+    scale = side / SIZE
+    # one affine warp: crop, pad and resize in a single pass (no intermediate copy of the square)
+    m = np.array([[1 / scale, 0, -x0 / scale], [0, 1 / scale, -y0 / scale]], np.float32)
+    crop = cv2.warpAffine(image, m, (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+    rgb = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32) * (1.0 / 255.0)
+    return rgb, (x0, y0, scale)
+
+
+def mouth_opening(points: np.ndarray) -> float:
+    """Inner-lip gap over mouth width of one (468, ≥2) landmark array (any consistent unit)."""
+    gap = float(np.linalg.norm(points[UPPER_LIP, :2] - points[LOWER_LIP, :2]))
+    width = float(np.linalg.norm(points[MOUTH_LEFT, :2] - points[MOUTH_RIGHT, :2]))
+    return gap / width if width > 1e-6 else 0.0
+
+
+class FaceLandmarker:
+    """The face mesh on detected faces: landmarks in frame pixels, and the mouth opening."""
+
+    def __init__(
+        self, model: str | Path | None = None, threads: int = 1, providers: Sequence[str] = ()
+    ) -> None:
+        self.session = create_session(model or models_dir() / LANDMARK_MODEL, threads, providers)
+        self.input_name = self.session.get_inputs()[0].name
+        warm_up(self.session, (1, SIZE, SIZE, 3))
+
+    def landmarks(self, image: np.ndarray, box: Sequence[float]) -> tuple[np.ndarray, float]:
+        """((468, 3) landmarks in frame pixels, face presence probability) of the face in ``box``."""
+        crop, (x0, y0, scale) = crop_for_landmarks(image, box)
+        raw, logit = self.session.run(["landmarks", "face_logit"], {self.input_name: crop[None]})
+        pts = raw.reshape(-1, 3).astype(np.float64)
+        pts[:, 0] = x0 + pts[:, 0] * scale
+        pts[:, 1] = y0 + pts[:, 1] * scale
+        pts[:, 2] *= scale
+        presence = float(1.0 / (1.0 + np.exp(-np.clip(float(logit.reshape(-1)[0]), -50, 50))))
+        return pts, presence
+
+    def mouth(self, image: np.ndarray, box: Sequence[float]) -> tuple[float, float]:
+        """(mouth opening, face presence probability) of the face in ``box``."""
+        pts, presence = self.landmarks(image, box)
+        return mouth_opening(pts), presence

@@ -1,0 +1,108 @@
+"""Rebuild ``models/face_landmark.onnx`` from MediaPipe's face-mesh TFLite file in the mediapipe wheel.
+
+Run with the export venv (see ``export/requirements.txt``)::
+
+    .venv/bin/python -m export.face_landmarks
+
+Steps: fetch ``mediapipe==0.10.14`` as a wheel (``pip download --no-deps`` into ``.cache/wheels``, as
+:mod:`export.face_detector` does; or ``--wheel``), take ``face_landmark.tflite`` (468-point face mesh,
+192×192 RGB in [0, 1]) out of it, convert it with tf2onnx (its fp16 weights become float32 constants),
+name the outputs ``landmarks`` (1×1404: x, y, z per point in input pixels) and ``face_logit``, and check
+ONNX against TFLite on real face crops from the shared clips and on noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import tf2onnx
+
+from export.face_detector import WHEEL, fetch_wheel, tflite_outputs
+
+ROOT = Path(__file__).resolve().parent.parent
+MEMBER = "mediapipe/modules/face_landmark/face_landmark.tflite"
+
+
+def face_crops(limit: int = 12) -> np.ndarray:
+    """Real 192×192 RGB face crops in [0, 1]: YuNet on the shared clips, cropped as the daemon crops."""
+    import av
+
+    from emostream.analysis.face.landmarks import crop_for_landmarks
+    from emostream.analysis.face.yunet import YuNetDetector
+    from emostream.runtime import shared_dir
+
+    shared = shared_dir()
+    if shared is None:
+        raise SystemExit("no shared folder: the parity check needs the real clips (EMOSTREAM_SHARED)")
+    det = YuNetDetector()
+    crops = []
+    for gif in sorted((shared / "media").glob("*.gif")):
+        with av.open(str(gif)) as container:
+            images = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+        for image in images[::10]:
+            for face in det.detect(image):
+                crops.append(crop_for_landmarks(image, face.box)[0])
+            if len(crops) >= limit:
+                return np.stack(crops)
+    return np.stack(crops)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--wheel", type=Path, help="a local mediapipe 0.10.14 wheel (else .cache/wheels)")
+    ap.add_argument("--out", type=Path, default=ROOT / "models" / "face_landmark.onnx")
+    args = ap.parse_args()
+    wheel = args.wheel or fetch_wheel(WHEEL, ROOT / ".cache" / "wheels")
+    with zipfile.ZipFile(wheel) as zf:
+        original = zf.read(MEMBER)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "face_landmark.tflite"
+        path.write_bytes(original)
+        proto, _ = tf2onnx.convert.from_tflite(str(path), opset=13)
+    # the TFLite graph names its outputs after layers (conv2d_21, conv2d_31): give them meaning
+    renames = {"conv2d_21": "landmarks", "conv2d_31": "face_logit"}
+    for out in proto.graph.output:
+        new = renames.get(out.name)
+        if new:
+            for node in proto.graph.node:
+                node.output[:] = [new if o == out.name else o for o in node.output]
+            out.name = new
+    proto.producer_name = "emostream export/face_landmarks.py"
+    proto.doc_string = f"MediaPipe face mesh landmarks from {WHEEL} ({MEMBER}), Apache-2.0"
+    meta = {
+        "source": f"{WHEEL}:{MEMBER}",
+        "licence": "Apache-2.0",
+        "input": "RGB float NHWC 192x192 in [0, 1]",
+        "kind": "face_mesh_468",
+    }
+    for k, v in meta.items():
+        proto.metadata_props.add(key=k, value=v)
+    onnx.checker.check_model(proto)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(proto, str(args.out))
+
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(args.out), providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    rng = np.random.default_rng(0)
+    inputs = [*face_crops(), rng.uniform(0, 1, (192, 192, 3)).astype(np.float32)]
+    worst = 0.0
+    for x in inputs:
+        ref = tflite_outputs(original, x[None])
+        got = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {name: x[None]}), strict=True))
+        worst = max(worst, float(np.abs(ref[0].reshape(-1) - got["landmarks"].reshape(-1)).max()))
+        worst = max(worst, float(np.abs(ref[1].reshape(-1) - got["face_logit"].reshape(-1)).max()))
+    print(
+        f"wrote {args.out} ({args.out.stat().st_size} bytes); max |TFLite - ONNX| over "
+        f"{len(inputs) - 1} real face crops and noise = {worst:.2e} (landmarks in 192-px units)"
+    )
+
+
+if __name__ == "__main__":
+    main()

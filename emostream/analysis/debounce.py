@@ -28,6 +28,10 @@ class Decision:
     scores: dict[str, float] | None = None
     dwell: float | None = None
     shares: dict[str, float] | None = None
+    # set by the analyzers, not by the debouncer: fields the event adds (a face's box, a voice's
+    # speaker) and the modality when it is not the analyzer's own (the voice analysis's fused events)
+    extra: dict[str, object] | None = None
+    modality: str | None = None
 
 
 @dataclass

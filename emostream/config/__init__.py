@@ -29,6 +29,7 @@ from emostream.config.models import (
     RuntimeConfig,
     ShardConfig,
     SnapshotConfig,
+    SpeakerConfig,
     TrackerConfig,
     VoiceConfig,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "RuntimeConfig",
     "ShardConfig",
     "SnapshotConfig",
+    "SpeakerConfig",
     "TrackerConfig",
     "VoiceConfig",
     "load",

@@ -229,12 +229,41 @@ class ShardConfig(_Model):
         return self
 
 
+class SpeakerConfig(_Model):
+    """Who speaks: attribution of an audio source's speech to a face track of the camera it is tied to."""
+
+    enabled: bool = Field(True, description="Attribute the speech of audio sources that name a `camera`.")
+    mouth_rate: float = Field(
+        10.0, gt=0, le=60, description="Mouth measurements per second per face track (media time)."
+    )
+    min_sync: float = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description="Mouth-voice synchrony over a segment a track needs to be its speaker (about the 90th "
+        "percentile of the best non-speaker's on calibration clips: export/measure_speaker.py).",
+    )
+    margin: float = Field(
+        0.15, ge=0, le=1, description="Lead over the runner-up needed to pick or change a speaker."
+    )
+    wait: float = Field(
+        2.0,
+        ge=0,
+        le=30,
+        description="Seconds the voice analysis waits for the camera to reach a window's end.",
+    )
+    voice_weight: float = Field(
+        0.5, ge=0, le=1, description="Prior weight of the voice in the fused emotion."
+    )
+
+
 class Config(_Model):
     cameras: list[CameraConfig] = Field(default_factory=list, description="Video sources to analyse.")
     audio: list[AudioSourceConfig] = Field(
         default_factory=list, description="Audio sources (microphones, audio tracks, sound files)."
     )
     voice: VoiceConfig = Field(default_factory=VoiceConfig)
+    speaker: SpeakerConfig = Field(default_factory=SpeakerConfig)
     detector: DetectorConfig = Field(default_factory=DetectorConfig)
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)

@@ -70,7 +70,7 @@ class Channel(Generic[A]):
 
     def _emit(self, decisions: list[Decision], wall: float, frame: Frame | None) -> None:
         a = self.analyzer
-        events = [build_event(a.camera, a.modality, d, wall) for d in decisions]
+        events = [build_event(a.camera, d.modality or a.modality, d, wall) for d in decisions]
         faces = a.tracked if frame is not None else ()
         for sink in self._sinks:
             sink.write(events, frame, faces)

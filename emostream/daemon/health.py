@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
 from socketserver import ThreadingMixIn
@@ -10,7 +11,10 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import make_wsgi_app
 
+from emostream.config import MetricsConfig
 from emostream.metrics import Metrics
+
+log = logging.getLogger("emostream.pipeline")
 
 __all__ = ["MetricsServer"]
 
@@ -60,3 +64,20 @@ class MetricsServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def serve_metrics(
+    metrics: Metrics, mc: MetricsConfig, ready: Callable[[], tuple[bool, dict[str, object]]]
+) -> MetricsServer:
+    """Start the metrics and health server, saying where, and warning when it listens beyond loopback."""
+    server = MetricsServer(metrics, mc.host, mc.port, ready)
+    server.start()
+    log.info("metrics on http://%s:%d/metrics", server.host, server.port)
+    if mc.host not in ("127.0.0.1", "::1", "localhost"):
+        log.warning(
+            "metrics and health on %s:%d without authentication: keep the port off untrusted "
+            "networks (it shows camera ids and counts, never URLs or images)",
+            mc.host,
+            server.port,
+        )
+    return server

@@ -24,10 +24,11 @@ import cv2
 from emostream.analysis.face.analyzer import CameraAnalyzer
 from emostream.analysis.face.classify import FaceEmotionClassifier
 from emostream.analysis.face.detect import Detector, build_detector
+from emostream.analysis.speaker.board import SpeakerBoard
 from emostream.config import AudioSourceConfig, CameraConfig, Config
 from emostream.daemon import shard
 from emostream.daemon.channel import Channel
-from emostream.daemon.health import MetricsServer
+from emostream.daemon.health import MetricsServer, serve_metrics
 from emostream.daemon.localredis import LocalRedis
 from emostream.errors import ConfigError
 from emostream.metrics import Metrics
@@ -41,6 +42,7 @@ from emostream.sources import SourceFactory, open_source, queue_policy
 from emostream.sources.queues import BoundedQueue
 
 if TYPE_CHECKING:  # the voice path (librosa) is imported only when audio sources are configured
+    from emostream.analysis.face.landmarks import FaceLandmarker
     from emostream.analysis.voice.analyzer import VoiceAnalyzer
     from emostream.analysis.voice.speech import SpeechClassifier
 
@@ -90,6 +92,8 @@ class Pipeline:
         self.publisher: Publisher | None = None
         self.sinks: list[Sink] = []
         self.speech: SpeechClassifier | None = None  # loaded by start() only when audio is configured
+        self.boards: dict[str, SpeakerBoard] = {}  # cameras whose audio is attributed to their tracks
+        self.landmarker: FaceLandmarker | None = None
 
     @property
     def redis_url(self) -> str:
@@ -145,18 +149,9 @@ class Pipeline:
         self.metrics.init_camera_series(c.id for c in cams)
         self.metrics.init_audio_series(a.id for a in audio)
         if self.cfg.metrics.enabled:
-            mc = self.cfg.metrics
-            self.metrics_server = MetricsServer(self.metrics, mc.host, mc.port, self.ready)
-            self.metrics_server.start()
-            log.info("metrics on http://%s:%d/metrics", self.metrics_server.host, self.metrics_server.port)
-            if mc.host not in ("127.0.0.1", "::1", "localhost"):
-                log.warning(
-                    "metrics and health on %s:%d without authentication: keep the port off untrusted "
-                    "networks (it shows camera ids and counts, never URLs or images)",
-                    mc.host,
-                    self.metrics_server.port,
-                )
+            self.metrics_server = serve_metrics(self.metrics, self.cfg.metrics, self.ready)
         self._started = time.monotonic()
+        self._speaker_boards(cams, audio)
         for cam in cams:
             self.cameras[cam.id] = self._camera(cam)
         for a in audio:
@@ -164,14 +159,34 @@ class Pipeline:
         for channel in [*self.cameras.values(), *self.voices.values()]:
             channel.start()
 
+    def _speaker_boards(self, cams: list[CameraConfig], audio: list[AudioSourceConfig]) -> None:
+        """A board (and the one landmark model) only for cameras an audio source is tied to."""
+        self.boards: dict[str, SpeakerBoard] = {}
+        if not self.cfg.speaker.enabled:
+            return
+        tied = {a.camera for a in audio if a.camera} & {c.id for c in cams}
+        if tied:
+            from emostream.analysis.face.landmarks import FaceLandmarker
+
+            self.landmarker = FaceLandmarker(threads=self.cfg.threads, providers=self.cfg.runtime.providers)
+            self.boards = {cid: SpeakerBoard(cid) for cid in sorted(tied)}
+
     def _queue(self, spec: CameraConfig | AudioSourceConfig, dropped: Any) -> BoundedQueue[Any]:
         return BoundedQueue(spec.queue_size, queue_policy(spec), on_drop=lambda _item: dropped.inc())
 
     def _camera(self, cam: CameraConfig) -> Channel[CameraAnalyzer]:
         m = self.metrics
         queue = self._queue(cam, m.frames_dropped.labels(cam.id, "queue_full"))
+        board = self.boards.get(cam.id)
+        rate = self.cfg.speaker.mouth_rate
+        if board is not None and 0 < cam.fps < rate:
+            # lip movement needs ~10 samples a second: a camera whose speech is attributed is analysed
+            # at least that often
+            log.info("camera %s: analysed at %g fps (speaker.mouth_rate) for its audio", cam.id, rate)
+            cam = cam.model_copy(update={"fps": rate})
         source = self._open_source(cam, queue, m, self._stop)
-        analyzer = CameraAnalyzer(cam.id, self.cfg, self.detector, self.classifier, m)
+        lm = self.landmarker if board is not None else None
+        analyzer = CameraAnalyzer(cam.id, self.cfg, self.detector, self.classifier, m, board, lm)
         log.info(
             "camera %s: %s source %s at %s fps", cam.id, source.kind, redact(cam.url), cam.fps or "every"
         )
@@ -186,13 +201,17 @@ class Pipeline:
         )
 
     def _voice(self, src: AudioSourceConfig) -> Channel[VoiceAnalyzer]:
+        from emostream.analysis.speaker.link import SpeakerLink
         from emostream.analysis.voice.analyzer import VoiceAnalyzer
+        from emostream.analysis.voice.features import SAMPLE_RATE
 
         assert self.speech is not None
         m = self.metrics
         queue = self._queue(src, m.audio_chunks_dropped.labels(src.id, "queue_full"))
         source = self._open_source(src, queue, m, self._stop)
-        analyzer = VoiceAnalyzer(src, self.cfg, self.speech, m)
+        board = self.boards.get(src.camera or "")
+        link = SpeakerLink(board, self.cfg, SAMPLE_RATE) if board is not None else None
+        analyzer = VoiceAnalyzer(src, self.cfg, self.speech, m, link=link)
         log.info("audio %s: %s %s → camera %s", src.id, source.kind, redact(src.url), src.camera or src.id)
         return Channel(f"audio {src.id}", source, queue, analyzer, self.sinks)
 

@@ -22,6 +22,7 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 TYPES = {
     "face": {"appeared": "face.appeared", "changed": "emotion.changed", "lost": "face.lost"},
     "voice": {"appeared": "voice.started", "changed": "emotion.changed", "lost": "voice.stopped"},
+    "fused": {"appeared": "person.emotion", "changed": "person.emotion", "lost": "person.stopped"},
 }
 
 
@@ -55,6 +56,8 @@ def build_event(camera: str, modality: str, decision: Decision, wall: float) -> 
     if decision.kind == "lost":
         payload["dwell"] = decision.dwell
         payload["shares"] = decision.shares
+    if decision.extra:
+        payload.update(decision.extra)
     return Event(camera=camera, type=payload["type"], payload=payload, wall=wall)
 
 

@@ -5,19 +5,28 @@ Tracks are classified, not frames: a confirmed track is scored on its first fram
 every frame), and the debouncer smooths what it is given over media time.
 
 A :class:`CameraAnalyzer` holds the camera's tracker and debouncer (its only state) and borrows the
-shared detector and classifier. It returns debouncer decisions; turning them into events and
-handing them to the sinks is the channel's job (:mod:`emostream.daemon.channel`).
+shared detector and classifier. It returns debouncer decisions, each with the face's box as a
+fraction of the frame; turning them into events and handing them to the sinks is the channel's job
+(:mod:`emostream.daemon.channel`).
+
+A camera with an audio source tied to it also gets a :class:`~emostream.analysis.speaker.board.
+SpeakerBoard` and the face-mesh landmarker: every track's mouth opening is measured at most
+``mouth_rate`` times a second of media time and left on the board with its face scores, for the
+voice analysis to attribute speech. Other cameras load no landmark model and pay nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from emostream.analysis.debounce import Debouncer, Decision
 from emostream.analysis.face.classify import FaceEmotionClassifier
 from emostream.analysis.face.detect import Detector
+from emostream.analysis.face.landmarks import FaceLandmarker
 from emostream.analysis.face.track import Tracker
 from emostream.analysis.face.yunet import smallest_face
+from emostream.analysis.speaker.board import SpeakerBoard
 from emostream.config import Config
 from emostream.metrics import Metrics
 from emostream.sinks.events import TYPES
@@ -34,6 +43,8 @@ class CameraAnalyzer:
         detector: Detector,
         classifier: FaceEmotionClassifier,
         metrics: Metrics,
+        board: SpeakerBoard | None = None,
+        landmarker: FaceLandmarker | None = None,
     ) -> None:
         self.camera = camera
         self.modality = "face"
@@ -48,6 +59,10 @@ class CameraAnalyzer:
         d = cfg.debounce
         self.debouncer = Debouncer(classifier.labels, d.half_life, d.enter, d.margin, d.min_dwell)
         self._last: dict[int, tuple[float, Scores]] = {}  # per track: when it was classified, and what
+        self._boxes: dict[int, tuple[float, float, float, float]] = {}  # per track: last box, normalised
+        self.board, self.landmarker = board, landmarker
+        self._mouth_step = 1.0 / cfg.speaker.mouth_rate
+        self._mouth_last: dict[int, float] = {}
         self.frames = 0
         self.faces = 0
         self.classified = 0
@@ -57,6 +72,7 @@ class CameraAnalyzer:
         self._t_detect = m.stage_seconds.labels("detect")
         self._t_classify = m.stage_seconds.labels("classify")
         self._t_track = m.stage_seconds.labels("track")
+        self._t_mouth = m.stage_seconds.labels("landmarks")
         self._analysed = m.frames_analysed.labels(camera)
         self._faces = m.faces.labels(camera)
         self._classified = m.faces_classified.labels(camera)
@@ -84,12 +100,24 @@ class CameraAnalyzer:
             self._last[tid] = (frame.ts, sc)
             decisions.extend(self.debouncer.update(tid, frame.ts, sc.probs))
         t3 = time.perf_counter()
+        h, w = frame.image.shape[:2]
+        for tid, face in seen:
+            x1, y1, x2, y2 = face.box
+            self._boxes[tid] = tuple(  # type: ignore[assignment]
+                round(min(max(v, 0.0), 1.0), 4) for v in (x1 / w, y1 / h, (x2 - x1) / w, (y2 - y1) / h)
+            )
+        if self.board is not None:
+            self._mouths(frame, seen, due, scores)
         self.tracked = [TrackedFace(tid, face, self._last[tid][1]) for tid, face in seen]
         for tid in lost:
             self._last.pop(tid, None)
+            self._mouth_last.pop(tid, None)
             d = self.debouncer.end(tid, frame.ts)
             if d is not None:
                 decisions.append(d)
+        decisions = [self._with_box(d) for d in decisions]
+        for tid in lost:
+            self._boxes.pop(tid, None)
         t4 = time.perf_counter()
         self._t_detect.observe(t1 - t0)
         self._t_classify.observe(t3 - t2)
@@ -104,9 +132,37 @@ class CameraAnalyzer:
         self._count(decisions)
         return decisions
 
+    def box_of(self, track: int) -> tuple[float, float, float, float] | None:
+        """The track's last box as [x, y, w, h] fractions of the frame (None once it is lost)."""
+        return self._boxes.get(track)
+
+    def _with_box(self, d: Decision) -> Decision:
+        box = self._boxes.get(d.key)
+        return dataclasses.replace(d, extra={"box": list(box)}) if box is not None else d
+
+    def _mouths(self, frame: Frame, seen: list, due: list, scores: list[Scores]) -> None:
+        """Mouth openings (at most ``mouth_rate`` per second per track) and face scores to the board."""
+        assert self.board is not None and self.landmarker is not None
+        t0 = time.perf_counter()
+        for tid, face in seen:
+            if frame.ts - self._mouth_last.get(tid, -1e9) < self._mouth_step - 1e-6:
+                continue
+            self._mouth_last[tid] = frame.ts
+            opening, presence = self.landmarker.mouth(frame.image, face.box)
+            if presence >= 0.5:  # the mesh on a non-face (a false detection) says nothing
+                self.board.add_mouth(tid, frame.ts, opening)
+        for (tid, _face), sc in zip(due, scores, strict=True):
+            self.board.add_face(tid, frame.ts, sc.probs, self._boxes[tid])
+        self.board.advance(frame.ts)
+        self._t_mouth.observe(time.perf_counter() - t0)
+
     def finish(self, ts: float) -> list[Decision]:
         """The source ended: every open track is lost now."""
         decisions = [d for tid in self.tracker.flush() if (d := self.debouncer.end(tid, ts)) is not None]
+        decisions = [self._with_box(d) for d in decisions]
+        self._boxes.clear()
+        if self.board is not None:
+            self.board.close()
         self._last.clear()
         self._active.set(0)
         self._count(decisions)

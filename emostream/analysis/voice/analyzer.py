@@ -6,8 +6,10 @@ A window the VAD calls speech is classified and fed to the shared :class:`Deboun
 current **segment** number (the event's ``track``): the first speech window of a segment gives
 ``voice.started``, a stable new emotion ``emotion.changed``, and the first non-speech window (or the
 end of the source) ``voice.stopped`` with the segment's duration and emotion shares. A window's
-``ts`` is the media time of its last sample. Non-finite samples make the window ``invalid``: skipped
-and counted, never fatal.
+``ts`` is the media time of its last sample. A source tied to a camera with speaker attribution on
+has a :class:`~emostream.analysis.speaker.link.SpeakerLink`: it stamps the speaker on the voice
+decisions and adds the speaker's fused (face + voice) decisions. Non-finite samples make the
+window ``invalid``: skipped and counted, never fatal.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 import numpy as np
 
 from emostream.analysis.debounce import Debouncer, Decision
+from emostream.analysis.speaker.link import SpeakerLink
 from emostream.analysis.voice.features import SAMPLE_RATE, check_audio, fit_length
 from emostream.analysis.voice.speech import SpeechClassifier
 from emostream.analysis.voice.vad import VoiceActivityDetector
@@ -42,12 +45,14 @@ class VoiceAnalyzer:
         classifier: SpeechClassifier,
         metrics: Metrics,
         vad: VoiceActivityDetector | None = None,
+        link: SpeakerLink | None = None,
     ) -> None:
         self.src = src
         self.camera = src.camera or src.id
         self.modality = "voice"
         self.tracked: list = []  # a voice has no faces; the channel's frame sinks see none
         self.classifier = classifier
+        self.link = link
         v = cfg.voice
         self.vad = vad or VoiceActivityDetector(min_dbfs=v.min_dbfs, min_voiced=v.min_voiced)
         d = cfg.debounce
@@ -115,14 +120,21 @@ class VoiceAnalyzer:
             self._in_speech = True
             self.segment += 1
         self._last_speech_ts = ts
-        return self.debouncer.update(self.segment, ts, scores.probs)
+        decisions = self.debouncer.update(self.segment, ts, scores.probs)
+        if self.link is not None:
+            probs = np.asarray(scores.probs)
+            decisions = self.link.window(self.segment, ts, w, probs, self.classifier.labels, decisions)
+        return decisions
 
     def _stop_segment(self) -> list[Decision]:
         if not self._in_speech:
             return []
         self._in_speech = False
         d = self.debouncer.end(self.segment, self._last_speech_ts)
-        return [d] if d is not None else []
+        out = [d] if d is not None else []
+        if self.link is not None:
+            out = self.link.end(self.segment, self._last_speech_ts, out)
+        return out
 
     def finish(self, ts: float | None = None) -> list[Decision]:
         """The source ended: analyse the audio after the last window (a short file's only window), then
@@ -138,5 +150,6 @@ class VoiceAnalyzer:
 
     def _count(self, decisions: list[Decision]) -> None:
         for d in decisions:
-            self._m.voice_events.labels(self.src.id, TYPES["voice"][d.kind], d.emotion or "none").inc()
+            kind = TYPES[d.modality or "voice"][d.kind]
+            self._m.voice_events.labels(self.src.id, kind, d.emotion or "none").inc()
         self.events += len(decisions)

@@ -111,3 +111,47 @@ def test_missing_video_is_one_line_error(tmp_path: Path) -> None:
         timeout=60,
     )
     assert res.returncode == 1 and res.stderr.strip() == f"emostream: no such file: {tmp_path / 'nope.mp4'}"
+
+
+@pytest.mark.slow
+def test_report_hears_the_audio_track_and_names_the_speaker(shared: Path, tmp_path: Path) -> None:
+    """A video with sound: voice segments with their speaker's face track, and fused rows for it."""
+    from emostream.tools.evaluate.speakers import side_by_side
+
+    clip = side_by_side(next((shared / "media" / "av").glob("*.mp4")), tmp_path / "two.mp4", loops=3)
+    out = tmp_path / "rep"
+    res = subprocess.run(
+        [sys.executable, "-m", "emostream", "report", str(clip), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert res.returncode == 0, res.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    modalities = {t["modality"] for t in summary["tracks"]}
+    assert modalities == {"face", "voice", "fused"}
+    faces = {t["track"] for t in summary["tracks"] if t["modality"] == "face"}
+    assert len(summary["speakers"]) == 3 and all(
+        s["speaker_track"] in faces | {None} for s in summary["speakers"]
+    )
+    assert sum(s["speaker_track"] is not None for s in summary["speakers"]) >= 2
+    rows = list(csv.DictReader((out / "events.csv").open()))
+    fused = [r for r in rows if r["type"] == "person.emotion" and r["emotion"]]
+    assert fused and all(
+        float(r["fusion_face"]) + float(r["fusion_voice"]) == pytest.approx(1, abs=2e-3) for r in fused
+    )
+    assert all(0 <= float(r["box_x"]) <= 1 for r in rows if r["modality"] == "face")
+    with (out / "tracks.csv").open() as f:
+        voice_rows = [r for r in csv.DictReader(f) if r["modality"] == "voice"]
+    assert len(voice_rows) == 3 and sum(r["speaker"] != "" for r in voice_rows) >= 2
+    assert set(summary["shares"]) <= {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
+    bare = subprocess.run(
+        [sys.executable, "-m", "emostream", "report", str(clip), "--out", str(tmp_path / "b"), "--no-audio"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert bare.returncode == 0, bare.stderr
+    assert {t["modality"] for t in json.loads((tmp_path / "b" / "summary.json").read_text())["tracks"]} == {
+        "face"
+    }

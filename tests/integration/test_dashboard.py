@@ -59,6 +59,26 @@ def test_state_people_and_timeline() -> None:
     assert len(snap["timeline"]) == 12  # 60 s of 5 s buckets
 
 
+def test_state_speaker_and_fused_emotion() -> None:
+    """A voice segment attributed to face track 1 makes it speak (until the segment stops) and a
+    person.emotion gives it its fused emotion; face track 1 and voice segment 1 stay two people."""
+    st = DashboardState()
+    st.apply(_ev("face.appeared", 1, T0, scores={"neutral": 1.0}), now=T0)
+    st.apply(_ev("face.appeared", 2, T0, scores={"happy": 1.0}), now=T0)
+    voice = {"modality": "voice", "speaker_track": 1, "speaker_confidence": 0.5}
+    st.apply(_ev("voice.started", 1, T0 + 1, scores={"angry": 1.0}) | voice, now=T0 + 1)
+    st.apply(_ev("person.emotion", 1, T0 + 2, "angry", confidence=0.7) | {"modality": "fused"}, now=T0 + 2)
+    people = {(p["modality"], p["track"]): p for p in st.snapshot(T0 + 2)["cameras"]["c"]["people"]}
+    assert set(people) == {("face", 1), ("face", 2), ("voice", 1)}
+    assert people["face", 1]["speaking"] and people["face", 1]["fused"] == "angry"
+    assert not people["face", 2]["speaking"] and people["face", 2]["fused"] is None
+    assert people["voice", 1]["speaker"] == 1
+    st.apply(_ev("voice.stopped", 1, T0 + 4) | voice, now=T0 + 4)
+    people = {(p["modality"], p["track"]): p for p in st.snapshot(T0 + 4)["cameras"]["c"]["people"]}
+    assert set(people) == {("face", 1), ("face", 2)} and not people["face", 1]["speaking"]
+    assert people["face", 1]["fused"] == "angry"  # the last fused estimate stays shown
+
+
 def test_state_clock_never_goes_back_and_reconcile_drops_stale() -> None:
     st = DashboardState()
     st.apply(_ev("face.appeared", 1, T0 + 100, scores={"fear": 1.0}), now=T0)  # a clock ahead of ours
@@ -184,7 +204,8 @@ def _page(driver: Any) -> dict[str, Any]:
             events: Number(c.dataset.events),
             source: c.querySelector('.pill.source').textContent,
             people: q('tr.person', c).map((r) =>
-              [Number(r.dataset.track), r.querySelector('.emotion').textContent]),
+              [Number(r.dataset.track), r.querySelector('.emotion').textContent, r.dataset.modality,
+               r.lastElementChild.textContent]),
           }])),
         };"""
     )
@@ -212,7 +233,7 @@ def test_dashboard_in_a_real_browser(
 
         def face_shown() -> bool:
             cam = _page(browser)["cameras"].get("desk")
-            return bool(cam and any(emo in emotions for _t, emo in cam["people"]))
+            return bool(cam and any(row[1] in emotions for row in cam["people"]))
 
         _until("a tracked face with an emotion on the page", face_shown, 30)
         print(f"\npage shows a face {time.monotonic() - t0:.1f} s after the daemon was started")
@@ -231,6 +252,15 @@ def test_dashboard_in_a_real_browser(
             lat.append(time.monotonic() - t1)
         print(f"event-to-page latency over {len(lat)} events: max {max(lat) * 1000:.0f} ms")
         assert max(lat) < 2.0
+
+        # Who speaks: a face whose track a voice is attributed to, and its fused emotion.
+        _talk(redis_server.url)
+        want = [[7, "neutral", "face", "speaking angry"], [1, "angry", "voice", "face #7"]]
+        _until(
+            "the speaker and the fused emotion",
+            lambda: _page(browser)["cameras"].get("talk", {}).get("people") == want,
+            10,
+        )
 
         # Redis restarts: the page says so, then recovers on its own.
         redis_server.stop()
@@ -276,9 +306,35 @@ def _probe(url: str, track: int) -> None:
     client.close()
 
 
+def _talk(url: str) -> None:
+    """A face, a voice segment attributed to it and their fused emotion, as a daemon writes them."""
+    now = time.time()
+    events = [
+        _ev("face.appeared", 7, now, scores={"neutral": 0.9, "angry": 0.1}, box=[0.1, 0.2, 0.2, 0.3]),
+        _ev(
+            "voice.started",
+            1,
+            now,
+            scores={"angry": 0.8, "calm": 0.2},
+            speaker_track=7,
+            speaker_confidence=0.5,
+        )
+        | {"modality": "voice"},
+        _ev("emotion.changed", 1, now, "angry", confidence=0.7, speaker_track=7, speaker_confidence=0.5)
+        | {"modality": "voice"},
+        _ev("person.emotion", 7, now, "angry", confidence=0.6, segment=1, fusion={"face": 0.3, "voice": 0.7})
+        | {"modality": "fused"},
+    ]
+    client = redis.Redis.from_url(url)
+    for ev in events:
+        ev["camera"] = "talk"
+        client.xadd("emostream:events", {"event": json.dumps(ev), "type": ev["type"], "camera": "talk"})
+    client.close()
+
+
 def _shows_track(driver: Any, cam: str, track: int) -> bool:
     got = _page(driver)["cameras"].get(cam)
-    return bool(got) and any(t == track for t, _ in got["people"])
+    return bool(got) and any(row[0] == track for row in got["people"])
 
 
 def _dashboard(

@@ -6,6 +6,11 @@ by a ``lost`` one; their emotion is the last stable one, or the top first score 
 until a stable one is known. The timeline integrates, per camera, the person-seconds spent in each
 emotion into fixed wall-time buckets, so a bucket's shares say how much of the people-time in that
 slice each emotion took.
+
+Who speaks: a voice event naming ``speaker_track`` marks that face as speaking (until its segment
+stops) and the voice row shows whose it is; a ``person.emotion`` event gives the face its fused
+(face + voice) emotion. Face tracks and voice segments are numbered apart, so people are keyed by
+(modality, track).
 """
 
 from __future__ import annotations
@@ -40,11 +45,14 @@ class Person:
     provisional: bool
     since: float  # wall time the track appeared
     updated: float  # wall time of its last event
+    speaking: bool = False  # face: the voice of an open segment is attributed to it
+    fused: str | None = None  # face: its last fused (face + voice) emotion
+    speaker: int | None = None  # voice: the face track the segment is attributed to
 
 
 @dataclass
 class CameraView:
-    people: dict[int, Person] = field(default_factory=dict)
+    people: dict[tuple[str, int], Person] = field(default_factory=dict)
     buckets: dict[int, dict[str, float]] = field(default_factory=dict)  # bucket index -> emotion -> seconds
     events: int = 0
     last_event: float | None = None
@@ -100,28 +108,47 @@ class DashboardState:
         kind, track = event.get("type"), event.get("track")
         if not isinstance(track, int):
             return
+        modality = str(event.get("modality", "face"))
+        if modality == "fused":
+            face = view.people.get(("face", track))
+            if face is not None and kind == "person.emotion" and event.get("emotion"):
+                face.fused, face.updated = event.get("emotion"), at
+            return
+        key = (modality, track)
+        if modality == "voice" and "speaker_track" in event:
+            self._speaker(view, key, event.get("speaker_track"), kind in _CLOSED)
         if kind in _OPENED:
             scores = event.get("scores") or {}
             top = max(scores, key=scores.get) if scores else None
-            view.people[track] = Person(
+            view.people[key] = Person(
                 track,
-                str(event.get("modality", "face")),
+                modality,
                 event.get("emotion") or top,
                 event.get("confidence") or (scores.get(top) if top else None),
                 not event.get("emotion"),
                 at,
                 at,
             )
+            view.people[key].speaker = event.get("speaker_track")
         elif kind in _CLOSED:
-            view.people.pop(track, None)
+            view.people.pop(key, None)
         elif kind == "emotion.changed":
-            person = view.people.get(track)
+            person = view.people.get(key)
             if person is None:  # its ``appeared`` came before we started reading
-                person = view.people[track] = Person(
-                    track, str(event.get("modality", "face")), None, None, False, at, at
-                )
+                person = view.people[key] = Person(track, modality, None, None, False, at, at)
+            if modality == "voice":
+                person.speaker = event.get("speaker_track")
             person.emotion, person.confidence = event.get("emotion"), event.get("confidence")
             person.provisional, person.updated = False, at
+
+    @staticmethod
+    def _speaker(view: CameraView, key: tuple[str, int], speaker: object, closed: bool) -> None:
+        """The face a voice segment is attributed to speaks while the segment is open."""
+        for p in view.people.values():
+            if p.modality == "face":
+                p.speaking = not closed and p.track == speaker
+        if key in view.people:
+            view.people[key].speaker = speaker if isinstance(speaker, int) else None
 
     def reconcile(self, cam: str, active: int, checked: float, grace: float = 3.0) -> bool:
         """The daemon says ``cam`` tracks ``active`` faces: if none, forget people not updated lately.
@@ -132,7 +159,7 @@ class DashboardState:
         view = self.cameras.get(cam)
         if view is None or active > 0:
             return False
-        stale = [t for t, p in view.people.items() if p.updated < checked - grace]
+        stale = [k for k, p in view.people.items() if p.updated < checked - grace]
         for t in stale:
             del view.people[t]
         return bool(stale)
@@ -149,7 +176,7 @@ class DashboardState:
                 total = sum(slot.values())
                 shares = {k: round(v / total, 4) for k, v in sorted(slot.items())} if total else {}
                 timeline.append({"t": idx * self.bucket, "shares": shares})
-            people = sorted(view.people.values(), key=lambda p: p.track)
+            people = sorted(view.people.values(), key=lambda p: (p.modality != "face", p.track))
             out[cam] = {
                 "people": [asdict(p) for p in people],
                 "timeline": timeline,
@@ -161,5 +188,16 @@ class DashboardState:
 
 
 def _brief(event: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "type", "track", "emotion", "previous", "confidence", "ts", "time")
+    keys = (
+        "id",
+        "type",
+        "modality",
+        "track",
+        "emotion",
+        "previous",
+        "confidence",
+        "ts",
+        "time",
+        "speaker_track",
+    )
     return {k: event.get(k) for k in keys}

@@ -9,8 +9,10 @@ are collected by the report's own sink. Written to the output folder:
 - ``timeline.png`` (each track's emotion over media time) and ``shares.png`` (overall shares);
 - with ``annotate``, ``annotated.mp4``: the analysed frames with boxes, track numbers and emotions.
 
-Needs the ``report`` extra (matplotlib, tqdm). Video only for now: voice events from the audio path
-will fit the same tables and plots (rows are keyed by modality too).
+A video with an audio track is also heard: the track runs as an audio source tied to the camera, so
+the report has voice segments with their speaker (``speaker_track``) and the fused ``person.emotion``
+rows of each face that speaks, beside the face tracks (rows are keyed by modality); ``audio=False``
+(``--no-audio``) leaves it out. Needs the ``report`` extra (matplotlib, tqdm).
 """
 
 from __future__ import annotations
@@ -33,26 +35,30 @@ from emostream.types import Event, Frame, TrackedFace
 __all__ = ["ReportError", "make_report"]
 
 
-def probe_duration(path: Path) -> float | None:
-    """Media duration in seconds (None if the container does not say); ReportError if unreadable."""
+def probe_duration(path: Path) -> tuple[float | None, bool]:
+    """(media duration in seconds or None if the container does not say, whether it has audio);
+    ReportError if unreadable."""
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise ReportError(f"{path} has no video stream")
-            stream = container.streams.video[0]
+            stream, audio = container.streams.video[0], bool(container.streams.audio)
             if stream.duration and stream.time_base:
-                return float(stream.duration * stream.time_base)
-            return container.duration / 1_000_000 if container.duration else None
+                return float(stream.duration * stream.time_base), audio
+            return (container.duration / 1_000_000 if container.duration else None), audio
     except av.FFmpegError as exc:
         raise ReportError(f"cannot open {path}: {exc}") from None
 
 
-def report_config(video: Path, config: str | None, fps: float, redis_url: str | None) -> Any:
-    """The config's models and settings with one camera, the video, read as fast as analysis goes."""
+def report_config(
+    video: Path, config: str | None, fps: float, redis_url: str | None, audio: bool = False
+) -> Any:
+    """The config's models and settings with one camera, the video, read as fast as analysis goes
+    (and with ``audio``, its audio track as a source tied to that camera)."""
     data = load(config).model_dump()
-    data["cameras"] = [
-        {"id": camera_id_for(str(video), set()), "url": str(video), "fps": fps, "queue_size": 8}
-    ]
+    cam = camera_id_for(str(video), set())
+    data["cameras"] = [{"id": cam, "url": str(video), "fps": fps, "queue_size": 8}]
+    data["audio"] = [{"id": f"{cam}-audio", "url": str(video), "camera": cam}] if audio else []
     data["metrics"]["enabled"] = False
     data["redis"]["url"] = redis_url
     data.pop("shard", None)  # a report covers the whole video whatever daemon sharding says
@@ -67,6 +73,7 @@ def make_report(
     annotate: bool = False,
     progress: bool = True,
     redis_url: str | None = None,
+    audio: bool = True,
 ) -> dict[str, Path]:
     """Analyse ``video`` and write the report into ``out``; returns the written files by name."""
     from tqdm import tqdm
@@ -76,10 +83,10 @@ def make_report(
     src = Path(video)
     if not src.is_file():
         raise ReportError(f"no such file: {src}")
-    duration = probe_duration(src)
+    duration, has_audio = probe_duration(src)
     out_dir = Path(out) if out else Path(f"{src.stem}-report")
     out_dir.mkdir(parents=True, exist_ok=True)
-    cfg = report_config(src, config, fps, redis_url)
+    cfg = report_config(src, config, fps, redis_url, audio and has_audio)
 
     writer = AnnotatedVideo(out_dir / "annotated.mp4", plots.COLORS) if annotate else None
     collector = _Collector(writer)
@@ -121,7 +128,7 @@ class _Collector:
         with self._lock:
             for ev in events:
                 self.events.append(ev.payload)
-                if ev.payload["type"] == "emotion.changed":
+                if ev.payload["type"] == "emotion.changed" and ev.payload["modality"] == "face":
                     self.emotions[ev.payload["track"]] = ev.payload["emotion"]
         if frame is None:
             return
@@ -172,6 +179,7 @@ def _write(
         "faces": summary.get("faces"),
         "events": len(events),
         "events_by_type": by_type,
+        "speakers": tables.speakers(events),
         "tracks": tracks,
         "shares": shares,
         "files": {k: p.name for k, p in files.items()},

@@ -2,8 +2,9 @@
 
 The CSV has one row per event and only scalar cells (scores and shares become ``score_<label>`` and
 ``share_<label>`` columns, a null is an empty cell), so ``pandas.read_csv`` gives a usable frame
-without any parsing. Tracks are keyed by (camera, modality, track), so a voice track from the audio
-path will sit beside the face tracks.
+without any parsing. Tracks are keyed by (camera, modality, track): voice segments and the fused
+(face + voice) rows of a speaking face sit beside the face tracks, a voice segment with the face
+track it was attributed to (``speaker``).
 """
 
 from __future__ import annotations
@@ -26,8 +27,14 @@ BASE_COLUMNS = (
     "previous",
     "confidence",
     "dwell",
+    "speaker_track",
+    "speaker_confidence",
+    "segment",
 )
-TRACK_COLUMNS = ("camera", "modality", "track", "start", "end", "dwell", "changes", "dominant", "emotions")
+TRACK_COLUMNS = (
+    "camera", "modality", "track", "start", "end", "dwell", "changes", "dominant", "emotions", "speaker"
+)  # fmt: skip
+_OPEN = ("face.appeared", "voice.started")
 
 
 def labels_of(events: Iterable[dict[str, Any]]) -> list[str]:
@@ -49,15 +56,18 @@ def write_jsonl(events: list[dict[str, Any]], path: Path) -> Path:
 
 def write_events_csv(events: list[dict[str, Any]], path: Path) -> Path:
     labels = labels_of(events)
-    columns = [*BASE_COLUMNS, *(f"score_{k}" for k in labels), *(f"share_{k}" for k in labels)]
+    columns = [*BASE_COLUMNS, "box_x", "box_y", "box_w", "box_h", "fusion_face", "fusion_voice"]
+    columns += [*(f"score_{k}" for k in labels), *(f"share_{k}" for k in labels)]
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, columns, extrasaction="ignore")
         writer.writeheader()
         for ev in events:
             row = {k: ev.get(k) for k in BASE_COLUMNS}
-            for key, prefix in (("scores", "score_"), ("shares", "share_")):
+            for key, prefix in (("scores", "score_"), ("shares", "share_"), ("fusion", "fusion_")):
                 for label, value in (ev.get(key) or {}).items():
                     row[prefix + label] = value
+            for name, value in zip(("box_x", "box_y", "box_w", "box_h"), ev.get("box") or (), strict=False):
+                row[name] = value
             writer.writerow({k: "" if v is None else v for k, v in row.items()})
     return path
 
@@ -75,9 +85,10 @@ def segments(
     last_ts = max((float(e.get("ts", 0.0)) for e in events), default=0.0)
     for ev in events:
         key, ts = track_key(ev), float(ev.get("ts", 0.0))
-        if ev["type"] in ("face.appeared", "voice.started"):
-            open_[key] = (ts, None)
-        elif ev["type"] == "emotion.changed":
+        fused_first = ev["type"] == "person.emotion" and key not in open_
+        if ev["type"] in _OPEN or fused_first:  # a fused row opens with its first estimate
+            open_[key] = (ts, ev.get("emotion") if fused_first else None)
+        elif ev["type"] in ("emotion.changed", "person.emotion"):
             start, emo = open_.get(key, (ts, None))
             out.setdefault(key, []).append((start, ts, emo))
             open_[key] = (ts, ev.get("emotion"))
@@ -99,7 +110,9 @@ def track_summary(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {"camera": key[0], "modality": key[1], "track": key[2], "start": ev.get("ts"), "changes": 0},
         )
         row["end"] = ev.get("ts")
-        if ev["type"] == "emotion.changed":
+        if "speaker_track" in ev:
+            row["speaker"] = ev["speaker_track"]  # a segment's last word on who spoke it
+        if ev["type"] == "emotion.changed" or (ev["type"] == "person.emotion" and ev.get("emotion")):
             row["changes"] += 1
             row.setdefault("sequence", []).append(ev.get("emotion"))
         if ev.get("shares") is not None:
@@ -126,10 +139,20 @@ def write_tracks_csv(tracks: list[dict[str, Any]], labels: list[str], path: Path
     return path
 
 
+def speakers(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per voice segment (its ``voice.stopped``): the face track it was attributed to, or None."""
+    return [
+        {"camera": e["camera"], "segment": e["track"], "ts": e["ts"], "speaker_track": e["speaker_track"],
+         "speaker_confidence": e.get("speaker_confidence"), "emotion": e.get("emotion")}
+        for e in events
+        if e["type"] == "voice.stopped" and "speaker_track" in e
+    ]  # fmt: skip
+
+
 def overall_shares(tracks: list[dict[str, Any]]) -> dict[str, float]:
-    """Each emotion's share of all tracked time (track shares weighted by their dwell)."""
+    """Each emotion's share of all tracked face time (face tracks' shares weighted by their dwell)."""
     totals: dict[str, float] = {}
-    for t in tracks:
+    for t in (t for t in tracks if t["modality"] == "face"):
         for label, share in (t.get("shares") or {}).items():
             totals[label] = totals.get(label, 0.0) + share * float(t.get("dwell") or 0.0)
     whole = sum(totals.values())

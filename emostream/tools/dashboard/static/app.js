@@ -44,12 +44,21 @@ function peopleTable(people, now) {
     const chip = el("span", { class: "chip emotion" + (p.provisional ? " provisional" : ""),
                                style: `background:${color(p.emotion)}` }, p.emotion || "…");
     const bar = el("span", { class: "bar" }, el("span", { style: `width:${conf || 0}%` }));
-    return el("tr", { class: "person", "data-track": p.track },
+    // who speaks: a face the current voice is attributed to, with its fused (face + voice) emotion;
+    // a voice row says whose voice it is
+    let talk = "";
+    if (p.modality === "face") {
+      talk = el("span", { class: "speaking" + (p.speaking ? " on" : "") }, p.speaking ? "speaking" : "");
+      if (p.fused) talk.append(" ", el("span", { class: "chip fused", style: `background:${color(p.fused)}` }, p.fused));
+    } else if (p.modality === "voice") {
+      talk = el("span", { class: "speaker" }, p.speaker == null ? "off screen / unknown" : `face #${p.speaker}`);
+    }
+    return el("tr", { class: "person", "data-track": p.track, "data-modality": p.modality },
       el("td", {}, `#${p.track}`), el("td", {}, chip),
       el("td", {}, bar, conf == null ? "–" : `${conf}%`),
-      el("td", {}, seconds(now - p.since)), el("td", {}, p.modality));
+      el("td", {}, seconds(now - p.since)), el("td", {}, p.modality), el("td", {}, talk));
   });
-  const head = el("tr", {}, ...["person", "emotion", "confidence", "tracked for", "from"].map((h) => el("th", {}, h)));
+  const head = el("tr", {}, ...["person", "emotion", "confidence", "tracked for", "from", "speaks · fused"].map((h) => el("th", {}, h)));
   return el("table", {}, el("thead", {}, head), el("tbody", {}, ...rows));
 }
 

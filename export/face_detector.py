@@ -15,8 +15,6 @@ for bit what TFLite uses), convert with tf2onnx, and check the ONNX raw outputs 
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -28,6 +26,8 @@ import tf2onnx
 from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
+from export.wheels import fetch_wheel
+
 ROOT = Path(__file__).resolve().parent.parent
 WHEEL = "mediapipe==0.10.14"
 MEMBERS = {
@@ -35,36 +35,6 @@ MEMBERS = {
     "short": "mediapipe/modules/face_detection/face_detection_short_range.tflite",
 }
 OUTPUTS = {"full": "blazeface_full.onnx", "short": "blazeface_short.onnx"}
-
-
-def fetch_wheel(spec: str, cache: Path) -> Path:
-    """The wheel for ``spec`` from ``cache``, downloading it there with pip if it is not cached yet."""
-    name, version = spec.split("==")
-    found = sorted(cache.glob(f"{name}-{version}-*.whl"))
-    if not found:
-        cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--only-binary=:all:",
-                "--python-version",
-                "3.11",
-                "--platform",
-                "manylinux2014_x86_64",
-                "-d",
-                str(cache),
-                spec,
-            ],
-            check=True,
-        )
-        found = sorted(cache.glob(f"{name}-{version}-*.whl"))
-    if not found:
-        raise SystemExit(f"no wheel for {spec} in {cache}")
-    return found[0]
 
 
 def densify(src: bytes) -> bytes:

@@ -59,7 +59,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     setup_logging(args.log_level or "WARNING")
     out = make_report(
-        args.video, args.out, config=args.config, fps=args.fps, annotate=args.annotate, audio=not args.no_audio
+        args.video,
+        args.out,
+        config=args.config,
+        fps=args.fps,
+        annotate=args.annotate,
+        audio=not args.no_audio,
     )
     for name, path in out.items():
         print(f"{name:>10}: {path}")
@@ -119,7 +124,9 @@ def add_tool_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fps", type=float, default=0.0, help="frames analysed per second (default 0: every one)")
     p.add_argument("--annotate", action="store_true", help="also write annotated.mp4 with boxes and labels")
     p.add_argument(
-        "--no-audio", action="store_true", help="ignore the video's audio track (no voice, speaker, fused rows)"
+        "--no-audio",
+        action="store_true",
+        help="ignore the video's audio track (no voice, speaker, fused rows)",
     )
     p.set_defaults(func=cmd_report)
 

@@ -95,6 +95,12 @@ class VoiceConfig(_Model):
         0.1, gt=0, le=1, description="VAD: share of voiced frames a window needs to count as speech."
     )
     min_dbfs: float = Field(-65.0, le=0, description="VAD: quietest frame level (dBFS) that can be speech.")
+    vad: Literal["silero", "pitch"] = Field(
+        "silero", description="VAD: Silero's network (not fooled by music or hum) or the older voicing test."
+    )
+    min_prob: float = Field(
+        0.5, gt=0, lt=1, description="VAD (silero): speech probability of a voiced chunk."
+    )
 
 
 class DetectorConfig(_Model):

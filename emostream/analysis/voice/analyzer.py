@@ -22,6 +22,7 @@ import numpy as np
 from emostream.analysis.debounce import Debouncer, Decision
 from emostream.analysis.speaker.link import SpeakerLink
 from emostream.analysis.voice.features import SAMPLE_RATE, check_audio, fit_length
+from emostream.analysis.voice.silero import SileroVAD
 from emostream.analysis.voice.speech import SpeechClassifier
 from emostream.analysis.voice.vad import VoiceActivityDetector
 from emostream.config import AudioSourceConfig, Config
@@ -44,7 +45,7 @@ class VoiceAnalyzer:
         cfg: Config,
         classifier: SpeechClassifier,
         metrics: Metrics,
-        vad: VoiceActivityDetector | None = None,
+        vad: VoiceActivityDetector | SileroVAD | None = None,
         link: SpeakerLink | None = None,
     ) -> None:
         self.src = src
@@ -54,6 +55,8 @@ class VoiceAnalyzer:
         self.classifier = classifier
         self.link = link
         v = cfg.voice
+        if vad is None and v.vad == "silero":
+            vad = SileroVAD(v.min_dbfs, v.min_voiced, v.min_prob, providers=cfg.runtime.providers)
         self.vad = vad or VoiceActivityDetector(min_dbfs=v.min_dbfs, min_voiced=v.min_voiced)
         d = cfg.debounce
         self.debouncer = Debouncer(classifier.labels, d.half_life, d.enter, d.margin, d.min_dwell)

@@ -95,12 +95,13 @@ class RtspServer:
     with ANNOUNCE/RECORD on a second port, as a camera or encoder would.
     """
 
-    def __init__(self, clip: Path, audio: bool = False) -> None:
+    def __init__(self, clip: Path, audio: bool = False, video: bool = True) -> None:
         for exe in ("ffmpeg", "rtsp-server-perl"):
             if shutil.which(exe) is None:
                 pytest.fail(f"{exe} is required for the RTSP tests (make test installs it)")
         self.clip = clip
         self.audio = audio  # publish the clip's audio track too (AAC), else video only
+        self.video = video  # False: an audio-only stream (a microphone's RTSP feed)
         self.port = free_port()
         self.source_port = free_port()
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -151,12 +152,7 @@ class RtspServer:
                 "-i",
                 str(self.clip),
                 *(["-c:a", "aac", "-ar", "44100"] if self.audio else ["-an"]),
-                "-c:v",
-                "mpeg4",
-                "-q:v",
-                "5",
-                "-pix_fmt",
-                "yuv420p",
+                *(["-c:v", "mpeg4", "-q:v", "5", "-pix_fmt", "yuv420p"] if self.video else ["-vn"]),
                 "-f",
                 "rtsp",
                 f"rtsp://127.0.0.1:{self.source_port}/live",
@@ -173,7 +169,7 @@ class RtspServer:
 
         try:
             with av.open(self.url, options={"rtsp_transport": "udp"}, timeout=(2, 2)) as c:
-                return bool(c.streams.video) and (bool(c.streams.audio) or not self.audio)
+                return (bool(c.streams.video) or not self.video) and (bool(c.streams.audio) or not self.audio)
         except av.FFmpegError:
             return False
 

@@ -62,8 +62,9 @@ def _pyav_frames(cam: CameraConfig, kind: str, corrupt: Callable[[], None]) -> I
             yield (t, lambda f=f: f.to_ndarray(format="bgr24"))
 
 
-def _webcam_frames(url: str) -> Iterator[RawFrame]:
-    cap = cv2.VideoCapture(int(url))
+def _webcam_frames(url: str, capture: Callable[[int], Any] = cv2.VideoCapture) -> Iterator[RawFrame]:
+    """Frames of webcam ``url`` (a device index) through OpenCV; ``capture`` opens the device."""
+    cap = capture(int(url))
     try:
         if not cap.isOpened():
             raise SourceError(f"cannot open webcam {url}")
@@ -89,8 +90,10 @@ class VideoSource(ReconnectingSource):
         metrics: Metrics,
         stop: threading.Event,
         backoff: tuple[float, float] = (0.5, 30.0),
+        capture: Callable[[int], Any] = cv2.VideoCapture,  # opens a webcam index (tests: a recording)
     ) -> None:
         m, cid = metrics, cam.id
+        self._capture = capture
         series = (m.source_up.labels(cid), m.source_errors.labels(cid), m.reconnects.labels(cid))
         super().__init__(cid, cam.url, source_kind(cam.url), cam.loop, queue, stop, series, backoff)
         self.cam = cam
@@ -104,7 +107,7 @@ class VideoSource(ReconnectingSource):
     def _raw(self) -> Iterator[RawFrame]:
         corrupt = self.metrics.frames_dropped.labels(self.cam.id, "corrupt").inc
         if self.kind == "webcam":
-            return _webcam_frames(self.cam.url)
+            return _webcam_frames(self.cam.url, self._capture)
         if self.kind == "file" and not Path(self.cam.url).is_file():
             raise SourceError(f"cannot open file {redact(self.cam.url)}: no such file")
         return _pyav_frames(self.cam, self.kind, corrupt)

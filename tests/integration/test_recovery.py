@@ -9,6 +9,7 @@ import itertools
 import logging
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from conftest import drain
@@ -115,3 +116,55 @@ def test_unauthorised_camera_is_logged_once_per_attempt(caplog: pytest.LogCaptur
     assert all("s3cr" not in line for line in lines)
     assert any("401" in line or "unauthori" in line.lower() for line in lines), lines
     assert _value(m, "emostream_source_up") == 0
+
+
+@pytest.mark.shared
+def test_webcam_path_through_opencv_capture(media: list[Path]) -> None:
+    """The webcam code path (OpenCV VideoCapture, wall-clock timestamps, live drop policy) on a
+    recorded clip standing in for the device: frames flow, and when the "device" stops delivering the
+    source reconnects and frames flow again. No V4L2 device here (no /dev/video*, no v4l2loopback
+    module), so the capture opens the recording instead of index 0."""
+    import cv2
+
+    clip = next(p for p in media if "female-and-male" in p.name)
+    opened: list[int] = []
+
+    def capture(index: int) -> cv2.VideoCapture:
+        opened.append(index)
+        return cv2.VideoCapture(str(clip))
+
+    cam = CameraConfig(id="ipcam", url="0", fps=0, queue_size=500)
+    q: BoundedQueue[Frame] = BoundedQueue(500, queue_policy(cam))
+    m, stop = Metrics(), threading.Event()
+    src = VideoSource(cam, q, m, stop, backoff=(0.1, 0.2), capture=capture)
+    assert src.kind == "webcam"
+    src.start()
+    try:
+        deadline = time.monotonic() + 15
+        while len(opened) < 3:  # the clip ends: "webcam 0 stopped delivering frames", reopened
+            assert time.monotonic() < deadline, opened
+            time.sleep(0.05)
+        frames = drain(q, 0.5)
+    finally:
+        stop.set()
+        src.thread.join(5)
+    assert opened[:3] == [0, 0, 0]
+    assert len(frames) >= 40 and frames[0].image.shape == (270, 480, 3)
+    assert all(b.ts > a.ts for a, b in itertools.pairwise(frames))
+    assert _value(m, "emostream_source_reconnects_total") >= 2
+    assert src.error == "webcam 0 stopped delivering frames"
+
+
+def test_v4l2_loopback_webcam() -> None:
+    if not Path("/dev/video0").exists():
+        pytest.skip("no V4L2 device: /dev/video0 is absent and the v4l2loopback module is not loaded")
+    cam = CameraConfig(id="ipcam", url="0", fps=0)
+    q: BoundedQueue[Frame] = BoundedQueue(50, queue_policy(cam))
+    stop = threading.Event()
+    src = VideoSource(cam, q, Metrics(), stop)
+    src.start()
+    try:
+        assert drain(q, 3.0), "the V4L2 device gave no frame"
+    finally:
+        stop.set()
+        src.thread.join(5)

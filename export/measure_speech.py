@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from emostream.analysis.voice.features import clip_windows, load_audio, logmel
+from emostream.analysis.voice.silero import SileroVAD
 from emostream.analysis.voice.speech import SpeechClassifier
 from emostream.analysis.voice.vad import VoiceActivityDetector
 from emostream.runtime import resolve_model, shared_dir
@@ -41,14 +42,15 @@ def main() -> None:
     root = (shared_dir() or Path("../shared")) / "data" / "ravdess" / "Actor_20"
     windows = [clip_windows(load_audio(p))[0] for p in sorted(root.glob("*.flac"))[:8]]
     clf = SpeechClassifier(args.model, threads=1)
-    vad = VoiceActivityDetector()
+    vad, pitch = SileroVAD(), VoiceActivityDetector()
     feats = np.stack([logmel(windows[0])])[..., None]
     i = iter(range(10**9))
     result = {
         "classify_ms": median_ms(lambda: clf.classify(windows[next(i) % len(windows)]), args.runs),
         "features_ms": median_ms(lambda: logmel(windows[0]), args.runs),
         "model_ms": median_ms(lambda: clf.session.run(None, {clf.input_name: feats}), args.runs),
-        "vad_ms": median_ms(lambda: vad(windows[0]), args.runs),
+        "vad_ms": median_ms(lambda: vad(windows[0]), args.runs),  # the default (Silero)
+        "pitch_vad_ms": median_ms(lambda: pitch(windows[0]), args.runs),
         "model_bytes": resolve_model(clf.path).stat().st_size,
     }
     print(json.dumps(result))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from emostream.analysis.voice.features import SAMPLE_RATE, load_audio
+from emostream.analysis.voice.features import SAMPLE_RATE, load_audio, trim
 
 SR = SAMPLE_RATE
 
@@ -21,12 +21,14 @@ def ravdess_clip(shared: Path, actor: int, emotion: int, n: int = 0) -> Path:
 
 
 def speech_track(shared: Path, silence: float = 4.0) -> np.ndarray:
-    """16 kHz mono: 1 s silence, two angry clips of actor 19, ``silence`` s, two sad clips, 1 s silence."""
+    """16 kHz mono: 1 s silence, two angry clips of actor 19, ``silence`` s, two disgust ones, 1 s silence."""
     quiet = np.zeros(int(silence * SR), np.float32)
     parts = [np.zeros(SR, np.float32)]
-    parts += [load_audio(ravdess_clip(shared, 19, 5, i)) for i in (4, 5)]
+    # each clip trimmed of its own leading and trailing room tone, so the two of a pair make one
+    # utterance for any VAD (their silences together would otherwise fill a whole window)
+    parts += [trim(load_audio(ravdess_clip(shared, 19, 5, i))) for i in (4, 5)]
     parts.append(quiet)
-    parts += [load_audio(ravdess_clip(shared, 19, 4, i)) for i in (4, 5)]
+    parts += [trim(load_audio(ravdess_clip(shared, 19, 7, i))) for i in (4, 5)]
     parts.append(np.zeros(SR, np.float32))
     return np.concatenate(parts)
 

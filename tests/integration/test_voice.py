@@ -61,9 +61,9 @@ def test_two_utterances_make_two_segments(shared: Path, clf: SpeechClassifier) -
     assert m.audio_windows.labels("a", "silence")._value.get() >= 2
     assert m.voice_events.labels("a", "voice.started", "none")._value.get() == 2
     assert _analyse(y, clf) == decisions  # media time only: a replay gives the same decisions
-    # Actor 19 is in the shipped model's training set: this checks the wiring (angry clips, then sad
-    # ones, each becoming the segment's stable emotion), not the model's accuracy (see its card).
-    assert [(d.key, d.emotion) for d in decisions if d.kind == "changed"] == [(1, "angry"), (2, "sad")]
+    # Actor 19 is in the shipped model's training set: this checks the wiring (angry clips, then
+    # disgusted ones, each becoming the segment's stable emotion), not the model's accuracy (see its card).
+    assert [(d.key, d.emotion) for d in decisions if d.kind == "changed"] == [(1, "angry"), (2, "disgust")]
 
 
 def test_silence_and_noise_give_no_event(clf: SpeechClassifier) -> None:

@@ -7,7 +7,7 @@ starts at zero for every window, so windows are judged independently and the det
 thread-safe. Unlike a voicing detector it was trained against music and noise: a hum or a chord is
 periodic but not speech. A chunk is voiced when its probability is ≥ ``min_prob`` and it is loud
 enough (RMS ≥ ``min_dbfs``); the window is speech when ≥ ``min_voiced`` of its chunks are.
-Copied from the ``silero-vad`` wheel by ``export/silero_vad.py``; card: ``models/silero_vad.md``.
+Copied from the ``silero-vad`` wheel by ``export/silero_vad.py``; card: ``models/silero_vad_16k_sequence.md``.
 """
 
 from __future__ import annotations

@@ -49,8 +49,8 @@ def fold_reports(run: Path) -> dict[str, SpeechReport]:
         for c, i in zip(sub, idx, strict=True):
             clean = clip_features(waves[int(i)][0])
             wet, room = room_version(waves[int(i)][0], c.path.name, c.speaker, pool, ROOM_SEED)
-            for name, x in (("clean", clean), ("room", clip_features(wet)), (snr_bucket(room.snr_db), None)):
-                feats = clip_features(wet) if x is None else x
+            wet_feats = clip_features(wet)
+            for name, feats in (("clean", clean), ("room", wet_feats), (snr_bucket(room.snr_db), wet_feats)):
                 rep = reps.setdefault(name, SpeechReport(SPEECH_EMOTIONS))
                 rep.truth.append(c.label)
                 rep.pred.append(int(np.argmax(model(feats, training=False).numpy().mean(axis=0))))

@@ -118,6 +118,19 @@ def _metric(port: int, name: str) -> float:
     raise AssertionError(f"{name} not exported")
 
 
+def _wait_metric(port: int, series: str, value: float, timeout: float) -> None:
+    """Poll the daemon's /metrics until ``series`` equals ``value`` (scrapes may fail meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if _metric(port, series) == value:
+                return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, f"{series} never became {value}"
+        time.sleep(0.2)
+
+
 @pytest.mark.slow
 def test_rtsp_server_restarted_ten_times(
     rtsp_server: RtspServer, redis_server: LocalRedis, tmp_path: Path
@@ -133,15 +146,7 @@ def test_rtsp_server_restarted_ten_times(
     up = 'emostream_source_up{camera="door"}'
 
     def wait_for(value: float, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if _metric(port, up) == value:
-                    return
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, f"source_up never became {value}"
-            time.sleep(0.2)
+        _wait_metric(port, up, value, timeout)
 
     try:
         wait_for(1, 60)
@@ -196,15 +201,7 @@ def test_audio_stream_restarted_ten_times(
     up = 'emostream_audio_source_up{source="mic"}'
 
     def wait_for(value: float, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if _metric(port, up) == value:
-                    return
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, f"audio_source_up never became {value}"
-            time.sleep(0.2)
+        _wait_metric(port, up, value, timeout)
 
     try:
         wait_for(1, 60)

@@ -72,10 +72,6 @@ class SpeakerBoard:
             self._closed = True
             self._cond.notify_all()
 
-    def reopen(self) -> None:
-        with self._cond:
-            self._closed = False
-
     @property
     def video_ts(self) -> float:
         with self._cond:

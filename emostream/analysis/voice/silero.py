@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from emostream.analysis.voice.features import check_audio
-from emostream.analysis.voice.vad import VadResult
+from emostream.analysis.voice.vad import VadResult, verdict
 from emostream.runtime import create_session, models_dir
 
 __all__ = ["SILERO_MODEL", "SileroVAD"]
@@ -59,6 +59,4 @@ class SileroVAD:
     def __call__(self, y: np.ndarray) -> VadResult:
         a = check_audio(y)
         db, prob = self.frames(a)
-        voiced = float(np.mean((db >= self.min_dbfs) & (prob >= self.min_prob)))
-        level = float(20.0 * np.log10(max(float(np.sqrt(np.mean(a.astype(np.float64) ** 2))), 1e-10)))
-        return VadResult(voiced >= self.min_voiced, round(voiced, 4), round(level, 2))
+        return verdict(a, (db >= self.min_dbfs) & (prob >= self.min_prob), self.min_voiced)

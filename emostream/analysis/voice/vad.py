@@ -75,6 +75,11 @@ class VoiceActivityDetector:
     def __call__(self, y: np.ndarray) -> VadResult:
         a = check_audio(y)
         db, per = self.frames(a)
-        voiced = float(np.mean((db >= self.min_dbfs) & (per >= self.min_periodicity)))
-        level = float(20.0 * np.log10(max(float(np.sqrt(np.mean(a.astype(np.float64) ** 2))), 1e-10)))
-        return VadResult(voiced >= self.min_voiced, round(voiced, 4), round(level, 2))
+        return verdict(a, (db >= self.min_dbfs) & (per >= self.min_periodicity), self.min_voiced)
+
+
+def verdict(a: np.ndarray, voiced: np.ndarray, min_voiced: float) -> VadResult:
+    """The window ``a``'s verdict from its per-frame voiced flags (both VADs end here)."""
+    share = float(np.mean(voiced))
+    level = float(20.0 * np.log10(max(float(np.sqrt(np.mean(a.astype(np.float64) ** 2))), 1e-10)))
+    return VadResult(share >= min_voiced, round(share, 4), round(level, 2))

@@ -125,7 +125,6 @@ def impulse_response(room: Room, rng: np.random.Generator, distance: float | Non
     reverb_energy = 1.0 / room.critical_distance**2
     tail *= np.sqrt(reverb_energy / (np.sum(tail**2) + 1e-20))
     h[t0 : t0 + n] += tail
-    h[t0] = 1.0 / d
     return h.astype(np.float32)
 
 

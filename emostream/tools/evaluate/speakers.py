@@ -50,15 +50,9 @@ def read_clip(path: Path) -> tuple[float, list[np.ndarray], np.ndarray]:
     with av.open(str(path)) as c:
         rate = float(c.streams.video[0].average_rate or 25)
         frames = [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
-    audio = (
-        np.concatenate(list(pyav_audio(str(path), "file"))) if _has_audio(path) else np.zeros(0, np.float32)
-    )
+        has_audio = bool(c.streams.audio)
+    audio = np.concatenate(list(pyav_audio(str(path), "file"))) if has_audio else np.zeros(0, np.float32)
     return rate, frames, audio
-
-
-def _has_audio(path: Path) -> bool:
-    with av.open(str(path)) as c:
-        return bool(c.streams.audio)
 
 
 def write_clip(path: Path, frames: Sequence[np.ndarray], fps: float, audio: np.ndarray) -> Path:

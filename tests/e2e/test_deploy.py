@@ -77,21 +77,19 @@ def _context_copies(stage: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def test_dockerfile_is_multistage_non_root_with_healthcheck() -> None:
+    """The recipe's shape; tests/e2e/test_image.py builds and runs it with the real engine."""
     stages = _stages()
     assert len(stages) >= 2
     args = dict(a.split("=", 1) for i, a in _dockerfile() if i == "ARG" and "=" in a)
-    for stage in stages:
-        base = stage[0][1].split()[0].replace("${PYTHON_IMAGE}", args.get("PYTHON_IMAGE", ""))
-        assert re.fullmatch(r"python:3\.11-slim(-\w+)?", base), base
+    for stage in stages:  # both stages on the base that deploy/image/build.sh makes with mmdebstrap
+        assert stage[0][1].split()[0] == "${BASE_IMAGE}"
+    assert args["BASE_IMAGE"] == "emostream-base:bookworm"
+    assert "emostream-base:bookworm" in (DEPLOY / "image" / "build.sh").read_text()
     build, final = stages[0], stages[-1]
-    ignore = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
-    allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
-    for src, _dest in _context_copies(build + final):
-        assert (ROOT / src).exists(), f"COPY source {src} missing from the build context"
-        assert src.rstrip("/") in allowed, f"COPY source {src} is excluded by Dockerfile.dockerignore"
-        assert not src.endswith((".yaml", ".yml", ".env")), f"config/secrets must be mounted: {src}"
+    assert _context_copies(build) == [("wheels", "/wheels")] and not _context_copies(final)
     install = " ".join(a for i, a in build if i == "RUN")
-    assert "--only-binary=:all:" in install  # nothing compiled: no compiler needed anywhere
+    # nothing compiled and nothing fetched: no compiler or network needed anywhere
+    assert "--no-index" in install and "--only-binary=:all:" in install
     final_text = " ".join(f"{i} {a}" for i, a in final)
     for tool in ("gcc", "g++", "build-essential", "make ", "pip install", "apt-get install"):
         assert tool not in final_text, f"{tool} in the final stage"
@@ -104,68 +102,9 @@ def test_dockerfile_is_multistage_non_root_with_healthcheck() -> None:
     assert "EMOSTREAM_MODELS=/opt/emostream/share/emostream/models" in env
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert '"share/emostream/models" = ["models/*.onnx"' in pyproject  # where pip puts the models
-    # every model of the build context must have landed where EMOSTREAM_MODELS points
-    assert 'for m in models/*.onnx; do test -f "/opt/emostream/share/emostream/$m"' in install
     assert [a for i, a in final if i == "EXPOSE"] == ["9108"]
     assert json.loads(next(a for i, a in final if i == "ENTRYPOINT")) == ["emostream"]
     assert json.loads(next(a for i, a in final if i == "CMD")) == ["run", "/etc/emostream/emostream.yaml"]
-
-
-@pytest.mark.shared
-@pytest.mark.slow
-def test_image_build_steps_run_without_docker(tmp_path: Path, media: list[Path]) -> None:
-    """No Docker engine here, so the Dockerfile's own steps run on the host: the build stage's COPYs
-    into a context folder and its RUN lines (the wheel-only install, the models check), with
-    /opt/emostream moved under tmp; then the installed daemon, outside the source tree, with only
-    the runtime stage's ENV, must analyse a clip and publish its events."""
-    stages = _stages()
-    build, final = stages[0], stages[-1]
-    prefix, ctx, state = tmp_path / "opt" / "emostream", tmp_path / "src", tmp_path / "state"
-    ctx.mkdir()
-    state.mkdir()
-    for src, dest in _context_copies(build):
-        target = ctx / dest / Path(src).name if dest.endswith("/") else ctx / dest
-        if (ROOT / src).is_dir():
-            shutil.copytree(ROOT / src, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / src, target)
-    runs = [a.replace("/opt/emostream", str(prefix)) for i, a in build if i == "RUN"]
-    runs = [r.replace("python -m venv", f"{sys.executable} -m venv") for r in runs]
-    assert any("--only-binary=:all:" in r for r in runs)
-    for cmd in runs:  # pip's index settings and cache come from this machine (the image's disable it)
-        done = subprocess.run(["bash", "-ec", cmd], cwd=ctx, capture_output=True, text=True, timeout=900)
-        assert done.returncode == 0, f"{cmd}\n{done.stdout[-1500:]}{done.stderr[-1500:]}"
-
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(state)}
-    for ins, rest in final:
-        if ins == "ENV":
-            for pair in rest.split():
-                key, _, value = pair.partition("=")
-                value = value.replace("$PATH", env["PATH"]).replace("/opt/emostream", str(prefix))
-                env[key] = value.replace("/var/lib/emostream", str(state))
-    clip = next(p for p in media if "female-and-male" in p.name)
-    cfg = tmp_path / "emostream.yaml"
-    cfg.write_text(f"cameras:\n  - {{id: desk, url: '{clip}', fps: 5}}\nmetrics: {{port: 0}}\n")
-    ran = subprocess.run(
-        [str(prefix / "bin" / "emostream"), "run", str(cfg)],
-        cwd=state,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert ran.returncode == 0, ran.stderr[-3000:]
-    summary = dict(re.findall(r"(\w+)=(\d+)", ran.stderr.splitlines()[-1]))
-    assert int(summary["faces"]) > 0 and int(summary["events"]) > 0, ran.stderr[-1500:]
-    assert summary["published"] == summary["events"] and summary["pending"] == "0"
-    where = subprocess.run(
-        [str(prefix / "bin" / "python"), "-c", "import emostream, emostream.runtime as r; "
-         "print(emostream.__file__); print(r.models_dir())"],
-        cwd=state, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    code, models = where.stdout.split()
-    assert Path(code).is_relative_to(prefix) and Path(models) == prefix / "share" / "emostream" / "models"
 
 
 def _compose() -> dict[str, Any]:
@@ -182,8 +121,9 @@ def test_compose_stack_references_existing_files() -> None:
     compose = _compose()
     services = compose["services"]
     assert set(services) == {"redis", "emostream", "prometheus", "grafana"}
-    build = services["emostream"]["build"]
-    assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == DEPLOY / "Dockerfile"
+    assert services["emostream"]["image"] == "emostream:latest"  # what make image tags
+    local = yaml.safe_load((DEPLOY / "compose.local.yaml").read_text())["services"]
+    assert set(local) == {"redis", "prometheus"}  # grafana has no Debian package to build it from
     mounts: dict[str, Path] = {}
     for name, svc in services.items():
         for spec in svc.get("volumes", []):
@@ -215,7 +155,15 @@ def test_compose_stack_references_existing_files() -> None:
     sources = yaml.safe_load((provisioning / "datasources" / "prometheus.yaml").read_text())["datasources"]
     assert sources[0]["type"] == "prometheus" and sources[0]["url"] == "http://prometheus:9090"
     res = subprocess.run(
-        [_tool("docker-compose"), "-f", str(DEPLOY / "compose.yaml"), "config", "-q"],
+        [
+            _tool("docker-compose"),
+            "-f",
+            str(DEPLOY / "compose.yaml"),
+            "-f",
+            str(DEPLOY / "compose.local.yaml"),
+            "config",
+            "-q",
+        ],
         capture_output=True,
         text=True,
         timeout=60,

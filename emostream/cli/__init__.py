@@ -45,7 +45,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     setup_logging(args.log_level or "WARNING")
     result = run_bench(
-        args.source, repeat=args.repeat, redis_url=args.redis_url, config=args.config, strict=args.strict
+        args.source,
+        repeat=args.repeat,
+        redis_url=args.redis_url,
+        config=args.config,
+        strict=args.strict,
+        cameras=args.cameras,
+        batch=not args.no_batch,
     )
     if not args.json:
         for k, v in result.items():
@@ -91,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--redis-url", help="a Redis to publish to (default: a private one)")
     p.add_argument("--json", action="store_true", help="print only the JSON result")
     p.add_argument("--strict", action="store_true", help="classify every face of every frame")
+    p.add_argument("--cameras", type=int, default=1, help="cameras playing each source at once")
+    p.add_argument("--no-batch", action="store_true", help="no batching of several cameras' faces")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("demo", help="run on the webcam, the shared clips or a synthesised clip; print events")

@@ -3,37 +3,37 @@ every model frozen (a config is shared by every thread and never changes while t
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     model_validator,
 )
 
+from emostream.config.audio import AudioSourceConfig, SpeakerConfig, VoiceConfig
+from emostream.config.base import ConfigModel, SourceId
 from emostream.keys import CHANNEL_PREFIX, DISCOVERY_PREFIX, MQTT_PREFIX, STREAM
 
-_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+__all__ = [
+    "AudioSourceConfig",
+    "CameraConfig",
+    "ClassifierConfig",
+    "Config",
+    "DebounceConfig",
+    "DetectorConfig",
+    "MetricsConfig",
+    "MqttConfig",
+    "RedisConfig",
+    "RuntimeConfig",
+    "ShardConfig",
+    "SnapshotConfig",
+    "SpeakerConfig",
+    "TrackerConfig",
+    "VoiceConfig",
+]
 
 
-def _check_id(v: str) -> str:
-    if not _ID.match(v):
-        raise ValueError("must be 1-64 characters of letters, digits, '_', '-' or '.'")
-    return v
-
-
-SourceId = Annotated[str, AfterValidator(_check_id)]
-"""A camera or audio source id: it appears in events, channel names and metric labels."""
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CameraConfig(_Model):
+class CameraConfig(ConfigModel):
     id: SourceId = Field(description="Stable camera name used in events, channels and metric labels.")
     url: str = Field(description="Video file path, webcam index (e.g. '0') or rtsp:// / http:// URL.")
     fps: float = Field(
@@ -65,45 +65,7 @@ class CameraConfig(_Model):
     enabled: bool = Field(True, description="Set false to keep a camera in the file without running it.")
 
 
-class AudioSourceConfig(_Model):
-    id: SourceId = Field(description="Stable audio source name for metric labels (and events if no camera).")
-    url: str = Field(
-        description="'mic' / 'mic:N' (PyAudio device), a WAV/FLAC file, or a video file / rtsp:// URL "
-        "whose audio track is used."
-    )
-    camera: str | None = Field(
-        None, description="Id of the camera this audio belongs to: the `camera` of its events; else `id`."
-    )
-    window: float = Field(
-        3.0, ge=1.0, le=10.0, description="Seconds per analysed window (the shipped model was trained on 3)."
-    )
-    hop: float = Field(1.0, gt=0, le=30, description="Seconds between the starts of consecutive windows.")
-    realtime: bool = Field(False, description="File sources only: deliver audio at its own pace.")
-    loop: bool = Field(False, description="File sources only: start again at the end instead of stopping.")
-    queue_size: int = Field(
-        50, ge=1, le=10_000, description="Chunks of 0.1 s buffered between capture and analysis."
-    )
-    watchdog: float = Field(
-        10.0, gt=0, le=3600, description="Streams: seconds without audio before the source is reopened."
-    )
-    enabled: bool = Field(True, description="Set false to keep a source in the file without running it.")
-
-
-class VoiceConfig(_Model):
-    model: str | None = Field(None, description="Speech-emotion ONNX file; empty means the shipped default.")
-    min_voiced: float = Field(
-        0.1, gt=0, le=1, description="VAD: share of voiced frames a window needs to count as speech."
-    )
-    min_dbfs: float = Field(-65.0, le=0, description="VAD: quietest frame level (dBFS) that can be speech.")
-    vad: Literal["silero", "pitch"] = Field(
-        "silero", description="VAD: Silero's network (not fooled by music or hum) or the older voicing test."
-    )
-    min_prob: float = Field(
-        0.5, gt=0, lt=1, description="VAD (silero): speech probability of a voiced chunk."
-    )
-
-
-class DetectorConfig(_Model):
+class DetectorConfig(ConfigModel):
     kind: Literal["yunet", "blazeface"] = Field(
         "yunet", description="Face detector: yunet (default) or blazeface."
     )
@@ -114,7 +76,7 @@ class DetectorConfig(_Model):
     )
 
 
-class ClassifierConfig(_Model):
+class ClassifierConfig(ConfigModel):
     model: str | None = Field(None, description="Face-emotion ONNX file; empty means the shipped default.")
     track_interval: float = Field(
         0.4,
@@ -126,9 +88,17 @@ class ClassifierConfig(_Model):
     classify_every_frame: bool = Field(
         False, description="Strict mode: classify every face of every analysed frame."
     )
+    batch_wait_ms: float = Field(
+        4.0,
+        ge=0,
+        le=100,
+        description="Cameras' faces share one model call: the longest a camera waits for the others' "
+        "(0: no batching; a camera alone never waits).",
+    )
+    max_batch: int = Field(32, ge=1, le=1024, description="Most faces in one batched model call.")
 
 
-class TrackerConfig(_Model):
+class TrackerConfig(ConfigModel):
     iou_threshold: float = Field(0.3, ge=0, lt=1, description="Minimum box IoU to continue a track.")
     max_gap: float = Field(
         1.5, gt=0, description="Seconds of media time without a match before a track is lost."
@@ -141,7 +111,7 @@ class TrackerConfig(_Model):
     )
 
 
-class DebounceConfig(_Model):
+class DebounceConfig(ConfigModel):
     half_life: float = Field(
         0.6, gt=0, description="Seconds for the smoothing weight of an old score to halve."
     )
@@ -160,7 +130,7 @@ class DebounceConfig(_Model):
         return self
 
 
-class RedisConfig(_Model):
+class RedisConfig(ConfigModel):
     url: str | None = Field(
         None,
         description="redis:// or rediss:// URL (AUTH and TLS via the URL); empty starts a private server.",
@@ -180,7 +150,7 @@ class RedisConfig(_Model):
     spool_max_mb: float = Field(256, gt=0, description="Size cap of the spool; past it the oldest events go.")
 
 
-class MqttConfig(_Model):
+class MqttConfig(ConfigModel):
     url: str | None = Field(
         None,
         description="mqtt://user:pass@host:1883/ or mqtts:// (TLS); empty: no MQTT. Or $EMOSTREAM_MQTT_URL.",
@@ -195,7 +165,7 @@ class MqttConfig(_Model):
     buffer: int = Field(10_000, ge=1, description="Messages held while the broker is unreachable.")
 
 
-class RuntimeConfig(_Model):
+class RuntimeConfig(ConfigModel):
     providers: list[str] = Field(
         default_factory=list,
         description="onnxruntime execution providers in order of preference, e.g. [CUDAExecutionProvider, "
@@ -203,13 +173,13 @@ class RuntimeConfig(_Model):
     )
 
 
-class MetricsConfig(_Model):
+class MetricsConfig(ConfigModel):
     enabled: bool = Field(True, description="Serve /metrics, /healthz and /readyz.")
     host: str = Field("127.0.0.1", description="Bind address; 0.0.0.0 exposes it to the network.")
     port: int = Field(9108, ge=0, le=65535, description="TCP port (0 picks a free one).")
 
 
-class SnapshotConfig(_Model):
+class SnapshotConfig(ConfigModel):
     enabled: bool = Field(
         False, description="Write a JPEG of the frame of each emotion.changed event (debugging)."
     )
@@ -217,7 +187,7 @@ class SnapshotConfig(_Model):
     blur: bool = Field(True, description="Pixelate every face in a snapshot; false keeps faces recognisable.")
 
 
-class ShardConfig(_Model):
+class ShardConfig(ConfigModel):
     index: int | None = Field(
         None,
         ge=0,
@@ -235,35 +205,7 @@ class ShardConfig(_Model):
         return self
 
 
-class SpeakerConfig(_Model):
-    """Who speaks: attribution of an audio source's speech to a face track of the camera it is tied to."""
-
-    enabled: bool = Field(True, description="Attribute the speech of audio sources that name a `camera`.")
-    mouth_rate: float = Field(
-        10.0, gt=0, le=60, description="Mouth measurements per second per face track (media time)."
-    )
-    min_sync: float = Field(
-        0.4,
-        ge=0,
-        le=1,
-        description="Mouth-voice synchrony over a segment a track needs to be its speaker (about the 90th "
-        "percentile of the best non-speaker's on calibration clips: export/measure_speaker.py).",
-    )
-    margin: float = Field(
-        0.15, ge=0, le=1, description="Lead over the runner-up needed to pick or change a speaker."
-    )
-    wait: float = Field(
-        2.0,
-        ge=0,
-        le=30,
-        description="Seconds the voice analysis waits for the camera to reach a window's end.",
-    )
-    voice_weight: float = Field(
-        0.5, ge=0, le=1, description="Prior weight of the voice in the fused emotion."
-    )
-
-
-class Config(_Model):
+class Config(ConfigModel):
     cameras: list[CameraConfig] = Field(default_factory=list, description="Video sources to analyse.")
     audio: list[AudioSourceConfig] = Field(
         default_factory=list, description="Audio sources (microphones, audio tracks, sound files)."

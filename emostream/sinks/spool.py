@@ -11,10 +11,23 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
+import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emostream.errors import SpoolError, SpoolFull
+from emostream.redact import redact
+from emostream.runtime import state_dir
+
+if TYPE_CHECKING:
+    from emostream.config import CameraConfig, RedisConfig
+
+__all__ = ["Spool", "open_spool"]
+
+log = logging.getLogger("emostream.pipeline")
 
 SEGMENT_SUFFIX = ".log"
 
@@ -183,3 +196,18 @@ class Spool:
     def close(self) -> None:
         self._close_writer()
         self._lock.close()
+
+
+def open_spool(rc: RedisConfig, cams: Sequence[CameraConfig]) -> Spool | None:
+    """The on-disk spool for the configured Redis (``redis.spool_dir``, else a folder of the state
+    dir named after the URL, stream and cameras); none for a private Redis, which dies with us."""
+    if not rc.url or not rc.spool:
+        return None
+    if rc.spool_dir:
+        directory = Path(rc.spool_dir)
+    else:
+        key = "\n".join([redact(rc.url), rc.stream, *sorted(c.id for c in cams)])
+        directory = state_dir() / f"spool-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+    spool = Spool(directory, max_bytes=int(rc.spool_max_mb * (1 << 20)))
+    log.info("event spool at %s", directory)
+    return spool

@@ -33,19 +33,24 @@ def run_bench(
     redis_url: str | None = None,
     config: str | None = None,
     strict: bool = False,
+    cameras: int = 1,
+    batch: bool = True,
 ) -> dict[str, object]:
     """Models and settings (detector, thresholds, debounce) come from ``config``; its cameras are ignored.
-    ``strict``: classify every face of every frame (``classifier.classify_every_frame``)."""
+    ``strict``: classify every face of every frame (``classifier.classify_every_frame``). ``cameras``:
+    that many cameras play each source at once (their faces batched into shared model calls unless
+    ``batch`` is False)."""
     local = None if redis_url else LocalRedis().start()
     try:
         cfg = build_config(config, [], redis_url or local.url)  # type: ignore[union-attr]
         cfg = cfg.model_copy(update={"metrics": cfg.metrics.model_copy(update={"enabled": False})})
-        if strict:
-            every = cfg.classifier.model_copy(update={"classify_every_frame": True})
-            cfg = cfg.model_copy(update={"classifier": every})
+        update: dict[str, object] = {"classify_every_frame": True} if strict else {}
+        if not batch:
+            update["batch_wait_ms"] = 0.0
+        cfg = cfg.model_copy(update={"classifier": cfg.classifier.model_copy(update=update)})
         probe = Pipeline(cfg)  # loads the models once, outside the timing
         models = (probe.detector, probe.classifier)
-        frames = faces = classified = events = published = 0
+        frames = faces = classified = events = published = runs = batched = 0
         cpu = 0.0
         seconds = 0.0
         latencies: list[float] = []
@@ -53,9 +58,12 @@ def run_bench(
         # Sources run one after another, as the peer does, so per-stage times are not inflated by
         # threads of other cameras competing for the same core.
         for uri in [s for s in sources for _ in range(max(1, repeat))]:
-            cam = CameraConfig(id="bench", url=uri, fps=0, realtime=False, loop=False, queue_size=8)
-            # One camera, whole: daemon sharding (config or EMOSTREAM_SHARD_*) does not apply to a benchmark.
-            run_cfg = cfg.model_copy(update={"cameras": [cam], "shard": ShardConfig()})
+            cams = [
+                CameraConfig(id=f"bench{i}", url=uri, fps=0, realtime=False, loop=False, queue_size=8)
+                for i in range(max(1, cameras))
+            ]
+            # Whole: daemon sharding (config or EMOSTREAM_SHARD_*) does not apply to a benchmark.
+            run_cfg = cfg.model_copy(update={"cameras": cams, "shard": ShardConfig()})
             pipe = Pipeline(run_cfg, models=models)
             t0, c0 = time.perf_counter(), time.process_time()
             pipe.start()
@@ -71,6 +79,9 @@ def run_bench(
             events += int(summary["events"])  # type: ignore[call-overload]
             published += int(summary["published"])  # type: ignore[call-overload]
             _stage_sums(pipe, sums)
+            if pipe.batcher is not None:
+                runs += pipe.batcher.runs
+                batched += pipe.batcher.faces
         lat = np.array(latencies or [0.0]) * 1000.0
         return {
             "tool": "emostream",
@@ -81,6 +92,9 @@ def run_bench(
             "faces": faces,
             "faces_classified": classified,
             "strict": strict,
+            "cameras": max(1, cameras),
+            "faces_classified_per_s": round(classified / seconds, 1) if seconds > 0 else 0.0,
+            "batch": {"runs": runs, "faces": batched, "mean": round(batched / runs, 2) if runs else 0.0},
             "seconds": round(seconds, 3),
             "fps": round(frames / seconds, 2) if seconds > 0 else 0.0,
             "ms_per_frame": round(1000.0 * seconds / frames, 3) if frames else 0.0,

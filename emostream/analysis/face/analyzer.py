@@ -21,7 +21,7 @@ import dataclasses
 import time
 
 from emostream.analysis.debounce import Debouncer, Decision
-from emostream.analysis.face.classify import FaceEmotionClassifier
+from emostream.analysis.face.classify import EmotionClassifier
 from emostream.analysis.face.detect import Detector
 from emostream.analysis.face.landmarks import FaceLandmarker
 from emostream.analysis.face.track import Tracker
@@ -41,7 +41,7 @@ class CameraAnalyzer:
         camera: str,
         cfg: Config,
         detector: Detector,
-        classifier: FaceEmotionClassifier,
+        classifier: EmotionClassifier,
         metrics: Metrics,
         board: SpeakerBoard | None = None,
         landmarker: FaceLandmarker | None = None,

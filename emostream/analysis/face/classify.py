@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -80,6 +81,15 @@ def prepare_face_crops(
         resized = cv2.resize(crop, (size, size), interpolation=interp)
         out[i, :, :, 0] = resized.astype(np.float32) * scale + offset
     return out
+
+
+class EmotionClassifier(Protocol):
+    """What a camera's analysis needs of a face classifier: this module's, or a batching one shared by
+    cameras (:mod:`emostream.analysis.face.batch`)."""
+
+    labels: tuple[str, ...]
+
+    def classify(self, image: np.ndarray, faces: Sequence[Face]) -> list[Scores]: ...
 
 
 class FaceEmotionClassifier:

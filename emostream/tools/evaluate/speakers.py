@@ -61,11 +61,15 @@ def write_clip(path: Path, frames: Sequence[np.ndarray], fps: float, audio: np.n
     with av.open(str(path), "w") as out:
         vs = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
         vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-        # one encoder thread: x264's frame threads make the bytes (and so the scores) vary from run to run
-        vs.options = {"preset": "veryfast", "crf": "20", "threads": "1"}
+        # A constant quantiser on one thread, no adaptive quantisation, macroblock tree or psy tuning:
+        # with x264's float-driven defaults the same frames encoded twice in one process came out
+        # different (and the speaker scores with them); this way a clip is the same on every run.
+        vs.options = {"preset": "veryfast", "x264-params": "qp=20:aq-mode=0:no-mbtree=1:psy=0:threads=1"}
         st = out.add_stream("aac", rate=SR, layout="mono")
         for img in frames:
-            for pkt in vs.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")):
+            # to I420 by OpenCV: the encoder's input planes do not depend on FFmpeg's converter
+            yuv = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGR2YUV_I420)
+            for pkt in vs.encode(av.VideoFrame.from_ndarray(yuv, format="yuv420p")):
                 out.mux(pkt)
         for pkt in vs.encode(None):
             out.mux(pkt)

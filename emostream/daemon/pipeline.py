@@ -37,7 +37,7 @@ from emostream.sinks import Sink
 from emostream.sinks.redis import Publisher
 from emostream.sinks.snapshot import SnapshotSink
 from emostream.sinks.spool import open_spool
-from emostream.sources import SourceFactory, open_source, queue_policy
+from emostream.sources import SourceFactory, kind_of, open_source, queue_policy
 from emostream.sources.queues import BoundedQueue
 
 if TYPE_CHECKING:  # the voice path (librosa) is imported only when audio sources are configured
@@ -220,7 +220,16 @@ class Pipeline:
         queue = self._queue(src, m.audio_chunks_dropped.labels(src.id, "queue_full"))
         source = self._open_source(src, queue, m, self._stop)
         board = self.boards.get(src.camera or "")
-        link = SpeakerLink(board, self.cfg, SAMPLE_RATE) if board is not None else None
+        link = None
+        if board is not None:
+            cam = next(c for c in self.cfg.cameras if c.id == src.camera)
+            # A file read as fast as analysis goes has no live edge to keep up with: the voice waits
+            # for the picture however slow the machine is (it ends by the camera's end at the latest).
+            offline = kind_of(cam) == "file" and not cam.realtime
+            cfg = self.cfg.model_copy(
+                update={"speaker": self.cfg.speaker.model_copy(update={"wait": 3600.0})}
+            )
+            link = SpeakerLink(board, cfg if offline else self.cfg, SAMPLE_RATE)
         analyzer = VoiceAnalyzer(src, self.cfg, self.speech, m, link=link)
         log.info("audio %s: %s %s → camera %s", src.id, source.kind, redact(src.url), src.camera or src.id)
         return Channel(f"audio {src.id}", source, queue, analyzer, self.sinks)

@@ -70,7 +70,8 @@ class SpeakerConfig(ConfigModel):
         2.0,
         ge=0,
         le=30,
-        description="Seconds the voice analysis waits for the camera to reach a window's end.",
+        description="Seconds the voice analysis waits for a live camera to reach a window's end (a "
+        "file read as fast as analysis goes is waited for as long as it takes).",
     )
     voice_weight: float = Field(
         0.5, ge=0, le=1, description="Prior weight of the voice in the fused emotion."

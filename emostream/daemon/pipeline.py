@@ -37,7 +37,7 @@ from emostream.sinks import Sink
 from emostream.sinks.redis import Publisher
 from emostream.sinks.snapshot import SnapshotSink
 from emostream.sinks.spool import open_spool
-from emostream.sources import SourceFactory, kind_of, open_source, queue_policy
+from emostream.sources import SourceFactory, offline, open_source, queue_policy
 from emostream.sources.queues import BoundedQueue
 
 if TYPE_CHECKING:  # the voice path (librosa) is imported only when audio sources are configured
@@ -169,12 +169,12 @@ class Pipeline:
         self.boards: dict[str, SpeakerBoard] = {}
         if not self.cfg.speaker.enabled:
             return
-        tied = {a.camera for a in audio if a.camera} & {c.id for c in cams}
+        tied = {c.id: c for c in cams if c.id in {a.camera for a in audio}}
         if tied:
             from emostream.analysis.face.landmarks import FaceLandmarker
 
             self.landmarker = FaceLandmarker(threads=self.cfg.threads, providers=self.cfg.runtime.providers)
-            self.boards = {cid: SpeakerBoard(cid) for cid in sorted(tied)}
+            self.boards = {cid: SpeakerBoard(cid, follow_voice=offline(c)) for cid, c in sorted(tied.items())}
 
     def _queue(self, spec: CameraConfig | AudioSourceConfig, dropped: Any) -> BoundedQueue[Any]:
         return BoundedQueue(spec.queue_size, queue_policy(spec), on_drop=lambda _item: dropped.inc())
@@ -222,14 +222,12 @@ class Pipeline:
         board = self.boards.get(src.camera or "")
         link = None
         if board is not None:
-            cam = next(c for c in self.cfg.cameras if c.id == src.camera)
             # A file read as fast as analysis goes has no live edge to keep up with: the voice waits
-            # for the picture however slow the machine is (it ends by the camera's end at the latest).
-            offline = kind_of(cam) == "file" and not cam.realtime
-            cfg = self.cfg.model_copy(
-                update={"speaker": self.cfg.speaker.model_copy(update={"wait": 3600.0})}
-            )
-            link = SpeakerLink(board, cfg if offline else self.cfg, SAMPLE_RATE)
+            # for the picture however slow the machine is (it ends by the camera's end at the latest),
+            # and the board keeps what the voice has not heard yet (SpeakerBoard.follow_voice).
+            wait = self.cfg.speaker.model_copy(update={"wait": 3600.0})
+            cfg = self.cfg.model_copy(update={"speaker": wait}) if board.follow_voice else self.cfg
+            link = SpeakerLink(board, cfg, SAMPLE_RATE)
         analyzer = VoiceAnalyzer(src, self.cfg, self.speech, m, link=link)
         log.info("audio %s: %s %s → camera %s", src.id, source.kind, redact(src.url), src.camera or src.id)
         return Channel(f"audio {src.id}", source, queue, analyzer, self.sinks)

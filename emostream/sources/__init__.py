@@ -18,7 +18,7 @@ from emostream.sources.media import source_kind
 from emostream.sources.queues import BoundedQueue, DropPolicy, policy_for
 from emostream.sources.video import VideoSource
 
-__all__ = ["Source", "SourceFactory", "kind_of", "open_source", "queue_policy"]
+__all__ = ["Source", "SourceFactory", "kind_of", "offline", "open_source", "queue_policy"]
 
 
 class Source(Protocol):
@@ -47,6 +47,12 @@ class SourceFactory(Protocol):
 def kind_of(spec: CameraConfig | AudioSourceConfig) -> str:
     """``file``, ``stream``, ``webcam`` (cameras) or ``mic`` (audio)."""
     return source_kind(spec.url) if isinstance(spec, CameraConfig) else audio_kind(spec.url)
+
+
+def offline(spec: CameraConfig | AudioSourceConfig) -> bool:
+    """A file read as fast as analysis goes: no live edge to keep up with (its media time runs ahead
+    of the wall clock, and a camera's tied audio may lag or lead it at will)."""
+    return kind_of(spec) == "file" and not spec.realtime
 
 
 def queue_policy(spec: CameraConfig | AudioSourceConfig) -> DropPolicy:

@@ -6,7 +6,8 @@ the Redis + Prometheus image of ``deploy/compose.local.yaml``), then
 
 * run it on a shared clip with ``--network host`` into a real Redis on the host, looping, until
   Docker's own HEALTHCHECK calls it healthy, and stop it with SIGTERM: nothing pending;
-* look inside: no compiler, a non-root user, every shipped model where ``EMOSTREAM_MODELS`` points;
+* look inside: no compiler, a non-root user, every shipped model where ``EMOSTREAM_MODELS`` points,
+  librosa's numba kernels compiled at build time (loaded, not compiled, at run time);
 * bring up ``deploy/compose.yaml`` (emostream + Redis + Prometheus) and see Prometheus scrape the
   daemon and the events reach the stack's Redis.
 
@@ -134,6 +135,16 @@ def test_image_is_non_root_without_compiler_and_holds_every_model(image: str) ->
                    for line in lines)  # fmt: skip
     assert set(shipped) <= set(lines)
     assert lines[-1] == "/opt/emostream/share/emostream/models"
+    # librosa's numba kernels were compiled in the build: the daemon's user loads them, compiles nothing
+    probe = (
+        "import numpy as np; from emostream.analysis.voice.features import logmel; "
+        "logmel(np.zeros(48000, np.float32))"
+    )
+    res = _run(
+        ["docker", "run", "--rm", "-e", "NUMBA_DEBUG_CACHE=1", "--entrypoint", "python", image, "-c", probe]
+    )
+    assert res.returncode == 0, res.stderr
+    assert "data loaded from" in res.stdout and "data saved to" not in res.stdout, res.stdout[-1500:]
 
 
 def test_compose_stack_scrapes_the_daemon(image: str, shared: Path) -> None:

@@ -5,7 +5,9 @@ The camera's analysis thread writes (:meth:`SpeakerBoard.add_mouth`, :meth:`add_
 of it (:meth:`window`). A voice window ending at media time ``t`` can only be attributed once the
 video has been analysed up to ``t``: :meth:`wait_until` blocks the voice thread until then, or until
 ``timeout`` seconds of wall time pass (camera down or slower than the audio: the window is
-attributed with what there is). Only the last ``horizon`` seconds are kept.
+attributed with what there is). Only the last ``horizon`` seconds are kept: behind the video, or,
+with ``follow_voice`` (a file read as fast as analysis goes, where the camera may run far ahead of
+the audio), behind whichever of video and voice (:meth:`heard`) is further back.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ class TrackWindow:
 class SpeakerBoard:
     """Thread-safe per-camera store of mouth and face samples (see the module doc)."""
 
-    def __init__(self, camera: str, horizon: float = 12.0) -> None:
+    def __init__(self, camera: str, horizon: float = 12.0, follow_voice: bool = False) -> None:
         self.camera = camera
         self.horizon = horizon
+        self.follow_voice = follow_voice
+        self._heard_ts = 0.0  # how far the voice analysis got (media time), with follow_voice
         self._cond = threading.Condition()
         self._mouth: dict[int, deque[tuple[float, float]]] = {}
         self._face: dict[int, deque[tuple[float, np.ndarray, tuple[float, float, float, float]]]] = {}
@@ -56,7 +60,7 @@ class SpeakerBoard:
         """The camera has analysed every frame up to media time ``ts``."""
         with self._cond:
             self._video_ts = max(self._video_ts, ts)
-            cut = ts - self.horizon
+            cut = (min(ts, self._heard_ts) if self.follow_voice else ts) - self.horizon
             for store in (self._mouth, self._face):
                 for tid in list(store):
                     q = store[tid]
@@ -65,6 +69,11 @@ class SpeakerBoard:
                     if not q:
                         del store[tid]
             self._cond.notify_all()
+
+    def heard(self, ts: float) -> None:
+        """The voice analysis has heard everything up to media time ``ts``."""
+        with self._cond:
+            self._heard_ts = max(self._heard_ts, ts)
 
     def close(self) -> None:
         """The camera ended: nothing more will come, waiting is pointless."""

@@ -99,6 +99,8 @@ class VoiceAnalyzer:
         if keep < len(self._buf):
             self._buf = self._buf[len(self._buf) - keep :]
         self._count(out)
+        if self.link is not None:
+            self.link.board.heard(self._buf_end / SAMPLE_RATE)
         return out
 
     def _window(self, w: np.ndarray, ts: float) -> list[Decision]:

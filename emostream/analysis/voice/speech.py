@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from emostream.analysis.voice.features import FEATURE_SPEC, clip_windows, logmel
+from emostream.analysis.voice.features import FEATURE_SPEC, SAMPLE_RATE, clip_windows, logmel
 from emostream.errors import AudioError, ModelError
 from emostream.runtime import create_session, warm_up
 from emostream.types import SPEECH_EMOTIONS, Scores
@@ -41,6 +41,10 @@ class SpeechClassifier:
         if isinstance(out, int) and out != len(self.labels):
             raise ModelError(f"model {self.path} has {out} outputs but {len(self.labels)} labels")
         warm_up(self.session, (1, inp.shape[1], self.frames or 301, 1))
+        # librosa's numba kernels compile on their first call (10 s here with a cold cache): paid at
+        # load, not in the first voice window, where the voice thread stalled, a live source's queue
+        # overflowed and a file's camera ran ahead of its board's horizon
+        logmel(np.zeros(3 * SAMPLE_RATE, np.float32))
 
     def probs(self, windows: Sequence[np.ndarray]) -> np.ndarray:
         """(N, classes) probabilities of N equally long 16 kHz windows."""

@@ -19,6 +19,7 @@ import av
 import numpy as np
 
 from emostream.analysis.voice.features import SAMPLE_RATE
+from emostream.tools.evaluate.media import mux_audio
 from emostream.tools.evaluate.room import RoomRanges, draw_room, simulate
 
 TRAIN_RANGES = RoomRanges(
@@ -55,18 +56,8 @@ def codec_roundtrip(y: np.ndarray, codec: str, bitrate: int) -> np.ndarray:
         st.bit_rate = bitrate
         want = st.codec_context.format.name
         frames = _resample([src], rate, want)
-        size = st.codec_context.frame_size or 1024
         data = np.concatenate([f.to_ndarray().reshape(-1) for f in frames])
-        pts = 0
-        for i in range(0, len(data), size):
-            chunk = data[i : i + size]
-            fr = av.AudioFrame.from_ndarray(chunk[None, :], format=want, layout="mono")
-            fr.sample_rate, fr.pts = rate, pts
-            pts += len(chunk)
-            for pkt in st.encode(fr):
-                out.mux(pkt)
-        for pkt in st.encode(None):
-            out.mux(pkt)
+        mux_audio(out, st, data, want, rate)
     buf.seek(0)
     with av.open(buf, "r") as inp:
         decoded = list(inp.decode(audio=0))

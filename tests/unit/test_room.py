@@ -91,3 +91,14 @@ def test_folder_names_of_other_corpora() -> None:
     assert folder_label("OAF_Fear") == ("fearful", "OAF")
     assert folder_label("YAF_pleasant_surprised") == ("surprised", "YAF")
     assert folder_label("boredom") is None and folder_label("notes") is None
+
+
+def test_codec_roundtrip_keeps_length_and_the_signal() -> None:
+    """Training's camera codecs (AAC, Opus, G.711 µ-law through PyAV): same length, same tone."""
+    from export.speech_room import _CODECS, codec_roundtrip
+
+    y = (0.3 * np.sin(2 * np.pi * 440 * np.arange(32_000) / 16_000)).astype(np.float32)
+    for codec in _CODECS:
+        z = codec_roundtrip(y, codec, 32_000)
+        assert z.shape == y.shape and z.dtype == np.float32
+        assert np.corrcoef(z[2_000:], y[2_000:])[0, 1] > 0.99, codec

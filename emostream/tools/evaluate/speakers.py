@@ -27,6 +27,7 @@ import numpy as np
 from emostream.analysis.debounce import Decision
 from emostream.analysis.speaker.attribution import Attribution
 from emostream.config import AudioSourceConfig, Config
+from emostream.tools.evaluate.media import mux_audio
 from emostream.types import Frame
 
 __all__ = [
@@ -73,16 +74,7 @@ def write_clip(path: Path, frames: Sequence[np.ndarray], fps: float, audio: np.n
                 out.mux(pkt)
         for pkt in vs.encode(None):
             out.mux(pkt)
-        frame_size, pts = 1024, 0
-        for i in range(0, len(audio), frame_size):
-            block = audio[i : i + frame_size].astype(np.float32)
-            fr = av.AudioFrame.from_ndarray(block[None, :], format="flt", layout="mono")
-            fr.sample_rate, fr.pts = SR, pts
-            pts += len(block)
-            for pkt in st.encode(fr):
-                out.mux(pkt)
-        for pkt in st.encode(None):
-            out.mux(pkt)
+        mux_audio(out, st, audio.astype(np.float32), "flt", SR)
     return path
 
 

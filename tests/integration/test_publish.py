@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import jsonschema
+import pytest
 import redis
 
 from emostream.analysis.debounce import Decision
@@ -168,3 +174,35 @@ def test_idle_publisher_notices_redis_going_away(monkeypatch) -> None:
     assert _wait(lambda: pub.connected)
     pub.stop()
     server.cleanup()
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for a reaper counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in state
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_private_redis_dies_with_a_killed_daemon() -> None:
+    """A daemon killed with SIGKILL cannot stop its private Redis: the kernel does (PDEATHSIG)."""
+    code = (
+        "from emostream.daemon.localredis import LocalRedis; import time; r = LocalRedis().start(); "
+        "print(r._proc.pid, flush=True); time.sleep(120)"
+    )
+    owner = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert owner.stdout is not None
+    pid = int(owner.stdout.readline())
+    assert _alive(pid)
+    owner.send_signal(signal.SIGKILL)
+    owner.wait(10)
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    try:
+        assert not _alive(pid), "the private redis-server outlived its daemon"
+    finally:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)

@@ -49,8 +49,7 @@ echo "== wheelhouse $CACHE/wheels"
 ctx="$CACHE/context"
 rm -rf "$ctx" && mkdir -p "$ctx" "$CACHE/wheels"
 rm -f "$CACHE"/wheels/emostream-*.whl
-$PYTHON -m pip wheel --quiet --no-deps --no-build-isolation -w "$CACHE/wheels" . 2>/dev/null \
-    || $PYTHON -m pip wheel --quiet --no-deps -w "$CACHE/wheels" .
+$PYTHON -m pip wheel --quiet --no-deps -w "$CACHE/wheels" .
 wheel=$(ls "$CACHE"/wheels/emostream-*.whl)
 # async-timeout: redis asks for it on Python < 3.11.3 (the base's Python is 3.11.2, this host's may
 # be newer, and pip evaluates the marker for the interpreter it runs on)

@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from emostream.config.audio import AudioSourceConfig, SpeakerConfig, VoiceConfig
 from emostream.config.models import (
-    AudioSourceConfig,
     CameraConfig,
     ClassifierConfig,
     Config,
@@ -29,9 +29,7 @@ from emostream.config.models import (
     RuntimeConfig,
     ShardConfig,
     SnapshotConfig,
-    SpeakerConfig,
     TrackerConfig,
-    VoiceConfig,
 )
 from emostream.errors import ConfigError
 from emostream.redact import register

@@ -15,7 +15,6 @@ from emostream.config.base import ConfigModel, SourceId
 from emostream.keys import CHANNEL_PREFIX, DISCOVERY_PREFIX, MQTT_PREFIX, STREAM
 
 __all__ = [
-    "AudioSourceConfig",
     "CameraConfig",
     "ClassifierConfig",
     "Config",
@@ -27,9 +26,7 @@ __all__ = [
     "RuntimeConfig",
     "ShardConfig",
     "SnapshotConfig",
-    "SpeakerConfig",
     "TrackerConfig",
-    "VoiceConfig",
 ]
 
 

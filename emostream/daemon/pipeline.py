@@ -169,7 +169,8 @@ class Pipeline:
         self.boards: dict[str, SpeakerBoard] = {}
         if not self.cfg.speaker.enabled:
             return
-        tied = {c.id: c for c in cams if c.id in {a.camera for a in audio}}
+        named = {a.camera for a in audio}
+        tied = {c.id: c for c in cams if c.id in named}
         if tied:
             from emostream.analysis.face.landmarks import FaceLandmarker
 
@@ -220,14 +221,7 @@ class Pipeline:
         queue = self._queue(src, m.audio_chunks_dropped.labels(src.id, "queue_full"))
         source = self._open_source(src, queue, m, self._stop)
         board = self.boards.get(src.camera or "")
-        link = None
-        if board is not None:
-            # A file read as fast as analysis goes has no live edge to keep up with: the voice waits
-            # for the picture however slow the machine is (it ends by the camera's end at the latest),
-            # and the board keeps what the voice has not heard yet (SpeakerBoard.follow_voice).
-            wait = self.cfg.speaker.model_copy(update={"wait": 3600.0})
-            cfg = self.cfg.model_copy(update={"speaker": wait}) if board.follow_voice else self.cfg
-            link = SpeakerLink(board, cfg, SAMPLE_RATE)
+        link = SpeakerLink(board, self.cfg, SAMPLE_RATE) if board is not None else None
         analyzer = VoiceAnalyzer(src, self.cfg, self.speech, m, link=link)
         log.info("audio %s: %s %s → camera %s", src.id, source.kind, redact(src.url), src.camera or src.id)
         return Channel(f"audio {src.id}", source, queue, analyzer, self.sinks)

@@ -15,7 +15,7 @@ from emostream.config import AudioSourceConfig, CameraConfig
 from emostream.metrics import Metrics
 from emostream.sources.audio import AudioSource, audio_kind
 from emostream.sources.media import source_kind
-from emostream.sources.queues import BoundedQueue, DropPolicy, policy_for
+from emostream.sources.queues import BoundedQueue, DropPolicy
 from emostream.sources.video import VideoSource
 
 __all__ = ["Source", "SourceFactory", "kind_of", "offline", "open_source", "queue_policy"]
@@ -56,7 +56,9 @@ def offline(spec: CameraConfig | AudioSourceConfig) -> bool:
 
 
 def queue_policy(spec: CameraConfig | AudioSourceConfig) -> DropPolicy:
-    return policy_for(kind_of(spec), spec.realtime)
+    """Live sources (and files paced at real time, which behave like live) drop the oldest item;
+    files read as fast as analysis goes block and lose nothing."""
+    return DropPolicy.BLOCK if offline(spec) else DropPolicy.DROP_OLDEST
 
 
 def open_source(

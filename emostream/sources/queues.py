@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-__all__ = ["BoundedQueue", "Closed", "DropPolicy", "policy_for"]
+__all__ = ["BoundedQueue", "Closed", "DropPolicy"]
 
 T = TypeVar("T")
 
@@ -25,12 +25,6 @@ class DropPolicy(enum.Enum):
     """Discard the oldest item to make room; latency stays bounded, throughput is sampled (live sources)."""
     BLOCK = "block"
     """Wait until a consumer makes room; nothing is lost, the producer slows down (files, replays)."""
-
-
-def policy_for(kind: str, realtime: bool) -> DropPolicy:
-    """Live sources (and files paced at real time, which behave like live) drop the oldest item;
-    files read as fast as analysis goes block and lose nothing."""
-    return DropPolicy.BLOCK if kind == "file" and not realtime else DropPolicy.DROP_OLDEST
 
 
 class Closed(Exception):

@@ -55,12 +55,6 @@ class BatchingClassifier:
         self._last_call: dict[int, float] = {}  # caller thread → when it last asked
         self.calls = self.runs = self.faces = 0
 
-    def prepare(self, image: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
-        return self.inner.prepare(image, faces)
-
-    def predict(self, batch: np.ndarray) -> np.ndarray:
-        return self.inner.predict(batch)
-
     def classify(self, image: np.ndarray, faces: Sequence[Face]) -> list[Scores]:
         if not faces:
             return []

@@ -24,9 +24,13 @@ from emostream.analysis.speaker.sync import loudness
 from emostream.config import Config
 from emostream.types import FACE_EMOTIONS
 
-__all__ = ["CONFIRM", "SpeakerLink"]
+__all__ = ["CONFIRM", "OFFLINE_WAIT", "SpeakerLink"]
 
 CONFIRM = 2  # consecutive windows with the same speaker before fused estimates start
+# A board that follows its voice belongs to a file read as fast as analysis goes: no live edge to
+# keep up with, so the voice waits for the picture however slow the machine is (the camera's end
+# releases it sooner); ``speaker.wait`` bounds the wait for live cameras only.
+OFFLINE_WAIT = 3600.0
 
 
 class SpeakerLink:
@@ -36,7 +40,7 @@ class SpeakerLink:
         s, d = cfg.speaker, cfg.debounce
         self.board = board
         self.sr = sample_rate
-        self.wait = s.wait
+        self.wait = OFFLINE_WAIT if board.follow_voice else s.wait
         self.voice_weight = s.voice_weight
         self.attributor = SegmentAttributor(s.min_sync, s.margin)
         self.fused = Debouncer(FACE_EMOTIONS, d.half_life, d.enter, d.margin, d.min_dwell)

@@ -24,9 +24,12 @@ from emostream.tools.report import make_report
 from emostream.tools.report.tables import segments, track_summary
 
 
-def _events(clip: Path, out: Path, strict: bool, fps: float) -> list[dict]:
+def _events(clip: Path, out: Path, strict: bool, fps: float, scan: float | None = None) -> list[dict]:
     cfg = out / f"cfg-{strict}.yaml"
-    cfg.write_text(yaml.safe_dump({"classifier": {"classify_every_frame": strict}}))
+    settings: dict[str, dict] = {"classifier": {"classify_every_frame": strict}}
+    if scan is not None:
+        settings["detector"] = {"scan_interval": scan}
+    cfg.write_text(yaml.safe_dump(settings))
     files = make_report(clip, out / f"{clip.stem}-{strict}", config=str(cfg), fps=fps, progress=False)
     return [json.loads(line) for line in files["events"].read_text().splitlines()]
 
@@ -94,13 +97,15 @@ def main() -> None:
     ap.add_argument("--clip", nargs="+", type=Path, help="videos (default: shared/media/*.gif)")
     ap.add_argument("--fps", type=float, default=0.0, help="analysed frames per second (default: every one)")
     ap.add_argument("--loops", type=int, default=1, help="play each clip this many times back to back")
+    ap.add_argument("--scan-interval", type=float, help="detector.scan_interval of both runs (default: its)")
     args = ap.parse_args()
     clips = args.clip or shared_clips()
     per_clip, all_d, all_s = {}, [], []
     with tempfile.TemporaryDirectory() as tmp:
         for original in clips:
             clip = looped(original, args.loops, Path(tmp))
-            d, s = _events(clip, Path(tmp), False, args.fps), _events(clip, Path(tmp), True, args.fps)
+            d = _events(clip, Path(tmp), False, args.fps, args.scan_interval)
+            s = _events(clip, Path(tmp), True, args.fps, args.scan_interval)
             per_clip[clip.name] = compare(d, s)
             print(f"{clip.name:<45} {per_clip[clip.name]}", flush=True)
             all_d += d

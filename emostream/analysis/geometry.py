@@ -64,12 +64,13 @@ def nms(
 def faces_from_rows(rows: list[tuple[float, np.ndarray]], width: int, height: int) -> list[Face]:
     """Face objects from (score, [x1 y1 x2 y2 kx ky ...]) rows, clipped to the frame, best first."""
     faces = []
-    for score, row in rows:
-        x1, x2 = (float(np.clip(v, 0, width)) for v in (row[0], row[2]))
-        y1, y2 = (float(np.clip(v, 0, height)) for v in (row[1], row[3]))
+    for score, arr in rows:
+        row = arr.tolist()  # plain floats: numpy's scalar calls cost more than the arithmetic here
+        x1, x2 = (min(max(v, 0.0), float(width)) for v in (row[0], row[2]))
+        y1, y2 = (min(max(v, 0.0), float(height)) for v in (row[1], row[3]))
         if x2 - x1 < 1 or y2 - y1 < 1:
             continue
-        kps = tuple((float(row[i]), float(row[i + 1])) for i in range(4, len(row) - 1, 2))
+        kps = tuple((row[i], row[i + 1]) for i in range(4, len(row) - 1, 2))
         faces.append(Face(box=(x1, y1, x2, y2), score=float(score), landmarks=kps))
     faces.sort(key=lambda f: -f.score)
     return faces

@@ -71,6 +71,14 @@ class DetectorConfig(ConfigModel):
     min_face: int | None = Field(
         None, ge=1, description="Faces narrower (px) are ignored; empty: 1/20 of the frame height, >= 16."
     )
+    scan_interval: float = Field(
+        0.5,
+        ge=0,
+        le=10,
+        description="Seconds of media time between two searches of the whole frame; on the frames between, "
+        "only the neighbourhood of each live track is searched (0: the whole frame on every analysed "
+        "frame; yunet only).",
+    )
 
 
 class ClassifierConfig(ConfigModel):

@@ -4,6 +4,9 @@ Tracks are classified, not frames: a confirmed track is scored on its first fram
 ``classifier.track_interval`` seconds of media time (``classify_every_frame`` scores every face of
 every frame), and the debouncer smooths what it is given over media time.
 
+Detection searches the whole frame every ``detector.scan_interval`` s of media time and, between,
+only windows around the live tracks (the tracker's last boxes), when the detector can.
+
 A :class:`CameraAnalyzer` holds the camera's tracker and debouncer (its only state) and borrows the
 shared detector and classifier. It returns debouncer decisions, each with the face's box as a
 fraction of the frame; turning them into events and handing them to the sinks is the channel's job
@@ -30,7 +33,7 @@ from emostream.analysis.speaker.board import SpeakerBoard
 from emostream.config import Config
 from emostream.metrics import Metrics
 from emostream.sinks.events import TYPES
-from emostream.types import Frame, Scores, TrackedFace
+from emostream.types import Face, Frame, Scores, TrackedFace
 
 
 class CameraAnalyzer:
@@ -51,6 +54,17 @@ class CameraAnalyzer:
         self.detector = detector
         self.classifier = classifier
         self.min_face = cfg.detector.min_face
+        # Between two searches of the whole frame, a detector that can look near known faces follows
+        # the live tracks there: a 96 px square per face costs a fraction of the whole frame's search.
+        # A camera whose speech is attributed searches every frame whole: its mouth signal comes from
+        # face-mesh crops placed by the box, and the small box differences between the two kinds of
+        # search showed up as chance synchrony on the calibration clips (export/measure_speaker.py).
+        near = cfg.detector.scan_interval > 0 and board is None
+        self._near = getattr(detector, "detect_near", None) if near else None
+        self.scan_interval = cfg.detector.scan_interval
+        self._scanned = -float("inf")  # media time of the last search of the whole frame
+        self._missed = False  # a face of the last frame was not found near its box
+        self.scans = 0
         t = cfg.tracker
         self.tracker = Tracker(t.iou_threshold, t.max_gap, t.confirm_hits, t.confirm_frames)
         c = cfg.classifier
@@ -68,6 +82,7 @@ class CameraAnalyzer:
         self.classified = 0
         self.events = 0
         self.tracked: list[TrackedFace] = []  # the last frame's tracked faces (boxes for reports)
+        self.found: list[Face] = []  # the last frame's detections (≥ the smallest face wanted)
         m = metrics
         self._t_detect = m.stage_seconds.labels("detect")
         self._t_classify = m.stage_seconds.labels("classify")
@@ -87,7 +102,7 @@ class CameraAnalyzer:
     def process(self, frame: Frame) -> list[Decision]:
         t0 = time.perf_counter()
         smallest = smallest_face(self.min_face, frame.image.shape[0])
-        faces = [f for f in self.detector.detect(frame.image) if f.width >= smallest]
+        faces = self.found = [f for f in self._detect(frame) if f.width >= smallest]
         t1 = time.perf_counter()
         seen, lost = self.tracker.update(frame.ts, faces)
         t2 = time.perf_counter()
@@ -131,6 +146,23 @@ class CameraAnalyzer:
         self._active.set(self.tracker.active)
         self._count(decisions)
         return decisions
+
+    def _detect(self, frame: Frame) -> list[Face]:
+        """The whole frame every ``scan_interval`` s of media time (and whenever time goes back: a
+        looped file), else only around the live tracks (nothing to do when there are none)."""
+        ts = frame.ts
+        due = not self._scanned <= ts < self._scanned + self.scan_interval - 1e-6
+        if self._near is None or due or self._missed:
+            self._scanned, self._missed = ts, False
+            self.scans += 1
+            return self.detector.detect(frame.image)
+        boxes = self.tracker.boxes()
+        faces = self._near(frame.image, boxes) if boxes else []
+        # A face seen on the last frame and not found near its box now has left its window (or the
+        # picture): the next frame is searched whole instead of up to scan_interval later, by when a
+        # walking face is too far from its track to continue it and would come back as a new one.
+        self._missed = len(faces) < self.tracker.seen_last()
+        return faces
 
     def box_of(self, track: int) -> tuple[float, float, float, float] | None:
         """The track's last box as [x, y, w, h] fractions of the frame (None once it is lost)."""

@@ -7,7 +7,8 @@ keypoint decoding, non-maximum suppression) is numpy in this package, so it can 
 * ``yunet`` — libfacedetection's YuNet (``models/yunet_s_dynamic.onnx``, dynamic input, BGR float NCHW
   in 0..255), anchor-free outputs per stride 8/16/32, hard NMS, score threshold 0.6; one pass over
   the frame, scaled down when ``min_face`` allows. 1.9 ms per 480×270 frame on one core, and it finds
-  every face BlazeFace finds on the shared clips (457 of 457 at IoU ≥ 0.5).
+  every face BlazeFace finds on the shared clips (457 of 457 at IoU ≥ 0.5). It can also search only
+  windows around known faces (``detect_near``), which the analyzer uses between whole searches.
 * ``blazeface`` — MediaPipe's full-range BlazeFace (``models/blazeface_full.onnx``), input
   1×192×192×3 RGB in [-1, 1], 2304 anchors on a 48×48 grid, weighted NMS as MediaPipe does it, over
   square tiles overlapping by ≥ 20 % (two for 16:9); 4.6 ms per 480×270 frame.
@@ -29,7 +30,9 @@ __all__ = ["BlazeFaceDetector", "Detector", "YuNetDetector", "build_detector"]
 
 
 class Detector(Protocol):
-    """Finds faces in one BGR frame; ``name`` is the family (``blazeface``, ``yunet``)."""
+    """Finds faces in one BGR frame; ``name`` is the family (``blazeface``, ``yunet``). A detector that
+    also has ``detect_near(image, boxes)`` is searched only around the live tracks between whole
+    searches (``detector.scan_interval``); one without it searches every frame whole."""
 
     name: str
 

@@ -48,6 +48,7 @@ class Tracker:
         self._next_id = 1  # published id, given at confirmation
         self._ids: dict[int, int] = {}
         self.dropped = 0
+        self._ts = float("-inf")  # media time of the last update
 
     @property
     def active(self) -> int:
@@ -68,6 +69,7 @@ class Tracker:
     def update(self, ts: float, faces: list[Face]) -> tuple[list[tuple[int, Face]], list[int]]:
         """Match this frame's faces to tracks; returns ((id, face) of the confirmed tracks seen now, in
         input order; ids of confirmed tracks lost now)."""
+        self._ts = ts
         pairs = []
         for key, track in self._tracks.items():
             for fi, face in enumerate(faces):
@@ -112,6 +114,19 @@ class Tracker:
                 self.dropped += 1
                 del self._tracks[key]
         return out, sorted(lost)
+
+    @property
+    def confirmed(self) -> int:
+        """Tracks confirmed so far (the published ids given out)."""
+        return self._next_id - 1
+
+    def seen_last(self) -> int:
+        """Live tracks (tentative included) that a face continued on the last analysed frame."""
+        return sum(t.last_ts == self._ts for t in self._tracks.values())
+
+    def boxes(self) -> list[tuple[float, float, float, float]]:
+        """The last box of every live track, tentative ones included (where to look on the next frame)."""
+        return [t.face.box for t in self._tracks.values()]
 
     def flush(self) -> list[int]:
         """End every track (the source ended); returns the ids of the confirmed ones."""

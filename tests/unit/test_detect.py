@@ -39,7 +39,10 @@ def blazeface() -> BlazeFaceDetector:
 
 @pytest.fixture(scope="module")
 def yunet(shared: Path) -> YuNetDetector:
-    det = build_detector("yunet", shared / "models" / "yunet" / "yunet_s_dynamic.onnx", score_threshold=0.6)
+    # searched at full size (its own 16 px floor), not at the daemon's default readable-face size
+    det = build_detector(
+        "yunet", shared / "models" / "yunet" / "yunet_s_dynamic.onnx", score_threshold=0.6, min_face=16
+    )
     assert isinstance(det, YuNetDetector)
     return det
 

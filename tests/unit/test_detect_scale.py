@@ -14,6 +14,7 @@ from emostream.analysis.face.yunet import smallest_face
         (None, 720, 36.0),
         (None, 1080, 54.0),
         (None, 100, 16.0),
+        (32, 270, 32.0),
         (48, 1080, 48.0),
         (10, 270, 10.0),
     ],
@@ -37,3 +38,14 @@ def test_a_1080p_frame_is_searched_small_and_boxes_come_back_in_its_pixels() -> 
     (a,), (b,) = det.detect(small), det.detect(big)
     scaled = tuple(v * 4 for v in a.box)
     assert iou(scaled, b.box) > 0.7 and b.width > 100
+
+
+def test_a_frame_smaller_than_the_search_scale_allows_is_searched_at_one_pixel() -> None:
+    import numpy as np
+
+    from emostream.analysis.face.detect import build_detector
+
+    det = build_detector(min_face=64)  # a 1×1 frame scaled by 16/64 would be 0 px (OpenCV refuses)
+    tiny = np.zeros((1, 1, 3), np.uint8)
+    assert det.detect(tiny) == []
+    assert det.detect_near(tiny, [(0.0, 0.0, 1.0, 1.0)]) == []

@@ -49,7 +49,8 @@ def build_detector(
     providers: Sequence[str] = (),
 ) -> Detector:
     """A detector by name: ``yunet`` (shipped default) or ``blazeface``; ``model=None``: the shipped file.
-    ``min_face`` (px; None: 1/20 of the frame height): YuNet searches at the size that keeps it findable."""
+    ``min_face`` (px; None: 1/20 of the frame height, ≥ 16): YuNet searches at the size that keeps it
+    findable."""
     if kind == "yunet":
         return YuNetDetector(model, score_threshold, nms_iou, threads, min_face=min_face, providers=providers)
     if kind == "blazeface":

@@ -39,7 +39,9 @@ def _counter(text: str, name: str) -> float:
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{"))
 
 
-def measure(clips: list[str], cameras: int, fps: float, seconds: float, core: int) -> dict[str, object]:
+def measure(
+    clips: list[str], cameras: int, fps: float, seconds: float, core: int, scan: float | None = None
+) -> dict[str, object]:
     port = free_port()
     with LocalRedis() as redis_server, tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "capacity.yaml"
@@ -50,6 +52,7 @@ def measure(clips: list[str], cameras: int, fps: float, seconds: float, core: in
         cfg.write_text(
             "cameras:\n" + "\n".join(lines) + f"\nredis: {{url: '{redis_server.url}'}}\n"
             f"metrics: {{port: {port}}}\nlog_level: WARNING\n"
+            + (f"detector: {{scan_interval: {scan}}}\n" if scan is not None else "")
         )
         env = {**os.environ, "EMOSTREAM_STATE_DIR": tmp}
         cmd = ["taskset", "-c", str(core), sys.executable, "-m", "emostream", "run", str(cfg)]
@@ -105,8 +108,9 @@ def main() -> int:
     ap.add_argument("--fps", type=float, default=5.0, help="frames analysed per second per camera")
     ap.add_argument("--seconds", type=float, default=20.0, help="length of the measured window")
     ap.add_argument("--core", type=int, default=0, help="CPU the daemon is pinned to")
+    ap.add_argument("--scan-interval", type=float, help="detector.scan_interval (default: the daemon's)")
     args = ap.parse_args()
-    print(json.dumps(measure(args.clip, args.cameras, args.fps, args.seconds, args.core)))
+    print(json.dumps(measure(args.clip, args.cameras, args.fps, args.seconds, args.core, args.scan_interval)))
     return 0
 
 

@@ -54,6 +54,14 @@ _METRICS: tuple[tuple[str, type, str, str, tuple[str, ...]], ...] = (
     ),
     ("faces", Counter, "emostream_faces", "Faces detected, summed over analysed frames.", ("camera",)),
     (
+        "searches",
+        Counter,
+        "emostream_detector_searches",
+        "Analysed frames by how the detector searched them: kind=whole (the whole frame) or near "
+        "(only windows around the live tracks; detector.scan_interval).",
+        ("camera", "kind"),
+    ),
+    (
         "faces_classified",
         Counter,
         "emostream_faces_classified",
@@ -172,6 +180,7 @@ class Metrics:
     stage_seconds: Histogram
     frame_to_publish: Histogram
     faces: Counter
+    searches: Counter
     faces_classified: Counter
     tracks_active: Gauge
     events: Counter
@@ -216,6 +225,8 @@ class Metrics:
             self.frames_dropped.labels(cam, "corrupt")
             self.queue_depth.labels(cam).set(0)
             self.faces.labels(cam)
+            self.searches.labels(cam, "whole")
+            self.searches.labels(cam, "near")
             self.faces_classified.labels(cam)
             self.tracks_active.labels(cam).set(0)
             self.source_up.labels(cam).set(0)

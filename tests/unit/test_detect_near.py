@@ -77,6 +77,12 @@ def test_the_whole_frame_is_searched_every_interval_and_the_track_followed_betwe
         cam.process(Frame("cam", i, i * 0.1, 0.0, img))
         found.append(len(cam.found))
     assert cam.scans == 4  # at 0, 0.5, 1.0 and 1.5 s
+    reg = cam._metrics.registry
+    searches = {
+        k: reg.get_sample_value("emostream_detector_searches_total", {"camera": "cam", "kind": k})
+        for k in ("whole", "near")
+    }
+    assert searches == {"whole": 4, "near": 16}
     assert found == [1] * 20  # the face on every frame, between the scans too
     assert cam.tracker.confirmed == 1
     every = _camera(detector, classifier, 0.0)

@@ -90,6 +90,10 @@ class CameraAnalyzer:
         self._t_mouth = m.stage_seconds.labels("landmarks")
         self._analysed = m.frames_analysed.labels(camera)
         self._faces = m.faces.labels(camera)
+        self._whole, self._near_searches = (
+            m.searches.labels(camera, "whole"),
+            m.searches.labels(camera, "near"),
+        )
         self._classified = m.faces_classified.labels(camera)
         self._active = m.tracks_active.labels(camera)
         self._metrics = m
@@ -155,7 +159,9 @@ class CameraAnalyzer:
         if self._near is None or due or self._missed:
             self._scanned, self._missed = ts, False
             self.scans += 1
+            self._whole.inc()
             return self.detector.detect(frame.image)
+        self._near_searches.inc()
         boxes = self.tracker.boxes()
         faces = self._near(frame.image, boxes) if boxes else []
         # A face seen on the last frame and not found near its box now has left its window (or the

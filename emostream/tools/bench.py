@@ -50,7 +50,7 @@ def run_bench(
         cfg = cfg.model_copy(update={"classifier": cfg.classifier.model_copy(update=update)})
         probe = Pipeline(cfg)  # loads the models once, outside the timing
         models = (probe.detector, probe.classifier)
-        frames = faces = classified = events = published = runs = batched = 0
+        frames = faces = classified = events = published = runs = batched = whole = 0
         cpu = 0.0
         seconds = 0.0
         latencies: list[float] = []
@@ -76,6 +76,7 @@ def run_bench(
             frames += int(summary["frames_analysed"])  # type: ignore[call-overload]
             faces += int(summary["faces"])  # type: ignore[call-overload]
             classified += sum(c.analyzer.classified for c in pipe.cameras.values())
+            whole += sum(c.analyzer.scans for c in pipe.cameras.values())
             events += int(summary["events"])  # type: ignore[call-overload]
             published += int(summary["published"])  # type: ignore[call-overload]
             _stage_sums(pipe, sums)
@@ -91,6 +92,7 @@ def run_bench(
             "frames": frames,
             "faces": faces,
             "faces_classified": classified,
+            "whole_frame_searches": whole,  # the rest were searched only around the tracks
             "strict": strict,
             "cameras": max(1, cameras),
             "faces_classified_per_s": round(classified / seconds, 1) if seconds > 0 else 0.0,

@@ -56,8 +56,14 @@ class SpeakerConfig(ConfigModel):
     mouth_rate: float = Field(
         10.0, gt=0, le=60, description="Mouth measurements per second per face track (media time)."
     )
+    min_face: float = Field(
+        32.0,
+        ge=0,
+        description="Faces narrower (px) are not measured for speech: their lips are a few pixels, their "
+        "mouth signal mostly noise, and noise correlates with a voice by chance.",
+    )
     min_sync: float = Field(
-        0.4,
+        0.33,
         ge=0,
         le=1,
         description="Mouth-voice synchrony over a segment a track needs to be its speaker (about the 90th "

@@ -76,6 +76,7 @@ class CameraAnalyzer:
         self._boxes: dict[int, tuple[float, float, float, float]] = {}  # per track: last box, normalised
         self.board, self.landmarker = board, landmarker
         self._mouth_step = 1.0 / cfg.speaker.mouth_rate
+        self._mouth_min = cfg.speaker.min_face
         self._mouth_last: dict[int, float] = {}
         self.frames = 0
         self.faces = 0
@@ -183,6 +184,8 @@ class CameraAnalyzer:
         assert self.board is not None and self.landmarker is not None
         t0 = time.perf_counter()
         for tid, face in seen:
+            if face.width < self._mouth_min:
+                continue  # too small to read lips: never a speaker candidate (and no mesh to pay for)
             if frame.ts - self._mouth_last.get(tid, -1e9) < self._mouth_step - 1e-6:
                 continue
             self._mouth_last[tid] = frame.ts

@@ -53,6 +53,8 @@ def test_nothing_is_found_near_a_box_without_a_face(detector) -> None:
     assert face.box[0] > 150  # the face is right of the middle: the left edge is background
     assert detector.detect_near(img, [(5.0, 200.0, 45.0, 250.0)]) == []
     assert detector.detect_near(img, []) == []
+    # boxes of a stream that came back smaller: wholly outside this frame, nothing to search
+    assert detector.detect_near(img, [(900.0, 600.0, 980.0, 700.0)]) == []
 
 
 def test_a_neighbour_is_left_to_its_own_window(detector) -> None:

@@ -122,6 +122,8 @@ class YuNetDetector:
             inside = _mostly_inside(rows, (x0, y0, x1, y1), scale, _up(h), _up(w))
             all_rows.append(rows[inside])
             all_scores.append(scores[inside])
+        if not all_rows:  # every box outside this frame (a stream that came back at a lower resolution)
+            return []
         return self._faces(np.concatenate(all_rows), np.concatenate(all_scores), full_w, full_h)
 
     def _decode(self, blob: np.ndarray, places: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

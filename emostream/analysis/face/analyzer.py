@@ -55,7 +55,7 @@ class CameraAnalyzer:
         self.classifier = classifier
         self.min_face = cfg.detector.min_face
         # Between two searches of the whole frame, a detector that can look near known faces follows
-        # the live tracks there: a 96 px square per face costs a fraction of the whole frame's search.
+        # the live tracks there: windows around them cost about half the whole frame's search.
         # A camera whose speech is attributed searches every frame whole: its mouth signal comes from
         # face-mesh crops placed by the box, and the small box differences between the two kinds of
         # search showed up as chance synchrony on the calibration clips (export/measure_speaker.py).

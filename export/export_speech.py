@@ -7,6 +7,9 @@ dynamic; output ``predictions``: N × 8 probabilities; opset 13, float32) with O
 the parity test), then checks ONNX against Keras on random inputs and prints the largest difference::
 
     .venv/bin/python -m export.export_speech [--weights checkpoints/speech/final/final.weights.h5]
+
+Several ``--weights`` (runs of one recipe with other seeds) export their ensemble: one graph whose
+output is the members' probabilities averaged (metadata ``members``), as ``speech_cv_report`` scores it.
 """
 
 from __future__ import annotations
@@ -40,22 +43,39 @@ def run_arch(weights: Path) -> tuple[int, bool]:
     return int(hp["width"]), bool(hp.get("norm", False))
 
 
-def load_keras(weights: Path, width: int | None = None, norm: bool | None = None):
-    """The any-length network with trained weights."""
+def ensemble(members: list):
+    """One network averaging the members' probabilities (each member renamed: names must be unique)."""
+    import tf_keras as k
+
+    inp = k.Input((N_MELS, None, 1), name="input")
+    for i, m in enumerate(members):
+        m._name = f"member{i}"
+    return k.Model(inp, k.layers.Average(name="predictions")([m(inp) for m in members]), name="ensemble")
+
+
+def load_keras(weights: Path, width: int | None = None, norm: bool | None = None, members: int = 1):
+    """The any-length network with trained weights; ``members`` > 1: the ensemble ``export`` saved."""
     w, n = run_arch(weights)
-    model = build_model(width or w, 0.0, frames=None, norm=n if norm is None else norm)
+    nets = [
+        build_model(width or w, 0.0, frames=None, norm=n if norm is None else norm) for _ in range(members)
+    ]
+    model = nets[0] if members == 1 else ensemble(nets)
     model.load_weights(str(weights))
     return model
 
 
-def export(weights: Path, out: Path) -> float:
+def export(weights: list[Path], out: Path) -> float:
     import onnx
     import onnxruntime as ort
     import tensorflow as tf
     import tf2onnx
 
-    width, norm = run_arch(weights)
-    model = load_keras(weights, width, norm)
+    archs = {run_arch(w) for w in weights}
+    if len(archs) != 1:
+        raise SystemExit(f"an ensemble's members must share width and norm: {archs}")
+    ((width, norm),) = archs
+    nets = [load_keras(w, width, norm) for w in weights]
+    model = nets[0] if len(nets) == 1 else ensemble(nets)
     spec = (tf.TensorSpec((None, N_MELS, None, 1), tf.float32, name="input"),)
     proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=13)
     meta = {
@@ -65,6 +85,7 @@ def export(weights: Path, out: Path) -> float:
         "window": str(WINDOW_SECONDS),
         "width": str(width),
         "norm": "utterance" if norm else "none",
+        "members": str(len(nets)),
         "source": "emostream export/train_speech.py --final (RAVDESS speech, actors 1-20)",
         "licence": LICENCE,
     }
@@ -87,10 +108,12 @@ def export(weights: Path, out: Path) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = ROOT / "checkpoints" / "speech" / "final" / "final.weights.h5"
-    ap.add_argument("--weights", type=Path, default=default)
+    ap.add_argument(
+        "--weights", type=Path, action="append", help=f"repeat for an ensemble (default {default})"
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "speech_cnn.onnx")
     args = ap.parse_args()
-    worst = export(args.weights, args.out)
+    worst = export(args.weights or [default], args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes); max |ONNX - Keras| = {worst:.2e}")
 
 

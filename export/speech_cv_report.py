@@ -5,6 +5,9 @@ Each fold's final weights score that fold's held-out actors clean and in the roo
 :func:`export.speech_data.room_features`), with each recording's SNR kept for the buckets::
 
     .venv/bin/python -m export.speech_cv_report --run checkpoints/speech_room_w128 [--json out.json]
+
+With several ``--run`` (runs of the same folds, e.g. the same recipe with other ``--seed``) each fold
+is scored by their ensemble: the members' clip probabilities averaged, as the exported ensemble does.
 """
 
 from __future__ import annotations
@@ -27,8 +30,17 @@ from export.speech_data import clip_features, load_waves, ravdess
 from export.train_speech import ROOM_SEED, build_model
 
 
-def fold_reports(run: Path) -> dict[str, SpeechReport]:
-    hp = json.loads((run / "hparams.json").read_text())
+def _vote(models: list, feats: np.ndarray) -> int:
+    """The class of a clip: its windows' probabilities averaged, then the members' averages."""
+    return int(np.argmax(np.mean([m(feats, training=False).numpy().mean(axis=0) for m in models], axis=0)))
+
+
+def fold_reports(runs: list[Path]) -> dict[str, SpeechReport]:
+    hps = [json.loads((r / "hparams.json").read_text()) for r in runs]
+    hp, run = hps[0], runs[0]
+    for other in hps[1:]:  # an ensemble's members must have held out the same actors
+        if any(other[k] != hp[k] for k in ("actors", "folds", "data", "n_clips")):
+            raise SystemExit(f"runs differ in their folds: {hp} / {other}")
     lo, hi = (int(v) for v in hp["actors"].split("-"))
     clips = [c for c in ravdess(Path(hp["data"])) if lo <= int(c.speaker) <= hi]
     waves = load_waves(clips, run / "waves.npz")
@@ -38,8 +50,10 @@ def fold_reports(run: Path) -> dict[str, SpeechReport]:
         "room": SpeechReport(SPEECH_EMOTIONS),
     }
     for f in range(hp["folds"]):
-        model = build_model(hp["width"], 0.0, frames=None, norm=hp.get("norm", False))
-        model.load_weights(str(run / f"fold{f}" / "final.weights.h5"))
+        models = []
+        for r, h in zip(runs, hps, strict=True):
+            models.append(build_model(h["width"], 0.0, frames=None, norm=h.get("norm", False)))
+            models[-1].load_weights(str(r / f"fold{f}" / "final.weights.h5"))
         idx = np.flatnonzero((actors - lo) % hp["folds"] == f)
         sub = [clips[int(i)] for i in idx]
         pool = [
@@ -47,19 +61,19 @@ def fold_reports(run: Path) -> dict[str, SpeechReport]:
             for j in pool_indices(len(sub), ROOM_SEED)
         ]
         for c, i in zip(sub, idx, strict=True):
-            clean = clip_features(waves[int(i)][0])
             wet, room = room_version(waves[int(i)][0], c.path.name, c.speaker, pool, ROOM_SEED)
-            wet_feats = clip_features(wet)
-            for name, feats in (("clean", clean), ("room", wet_feats), (snr_bucket(room.snr_db), wet_feats)):
+            clean = _vote(models, clip_features(waves[int(i)][0]))
+            wet_vote = _vote(models, clip_features(wet))
+            for name, pred in (("clean", clean), ("room", wet_vote), (snr_bucket(room.snr_db), wet_vote)):
                 rep = reps.setdefault(name, SpeechReport(SPEECH_EMOTIONS))
                 rep.truth.append(c.label)
-                rep.pred.append(int(np.argmax(model(feats, training=False).numpy().mean(axis=0))))
+                rep.pred.append(pred)
     return reps
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--run", type=Path, required=True)
+    ap.add_argument("--run", type=Path, action="append", required=True, help="repeat for an ensemble")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     reps = fold_reports(args.run)

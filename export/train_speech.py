@@ -27,10 +27,10 @@ rule; of the room configurations the one with the higher (clean + room) / 2 is t
 
 Ensemble rule, written 2026-12-01 before any ensemble figure: the shipped recipe is cross-validated
 again with ``--seed 8`` and ``--seed 9`` on the same bank of windows; in each fold the three members'
-(seeds 7, 8, 9) clip probabilities are averaged (``export/speech_ensemble.py``). The three-member
-ensemble replaces the single model if its fold mean of (clean + room) / 2 is at least 0.01 above the
-single model's (0.531) and features + model stay within 3 ms per 3 s window on one core. No other
-combination of runs (e.g. with the width-192 run) is scored.
+(seeds 7, 8, 9) clip probabilities are averaged (``export/speech_cv_report.py``, one ``--run`` per
+member). The three-member ensemble replaces the single model if its fold mean of (clean + room) / 2
+is at least 0.01 above the single model's (0.531) and features + model stay within 3 ms per 3 s
+window on one core. No other combination of runs (e.g. with the width-192 run) is scored.
 """
 
 from __future__ import annotations

@@ -75,7 +75,8 @@ def test_onnx_matches_keras(shared: Path) -> None:
     clf = SpeechClassifier()
     meta = clf.session.get_modelmeta().custom_metadata_map
     norm = meta.get("norm", "none") == "utterance"
-    model = load_keras(models_dir() / "speech_cnn.weights.h5", int(meta["width"]), norm)
+    members = int(meta.get("members", "1"))
+    model = load_keras(models_dir() / "speech_cnn.weights.h5", int(meta["width"]), norm, members)
     paths = [sorted((shared / "data/ravdess/Actor_19").glob(f"03-01-0{e}-*"))[0] for e in range(1, 9)]
     x = np.stack([logmel(clip_windows(load_audio(p))[0]) for p in paths])[..., None]
     ref = model(x, training=False).numpy()

@@ -28,7 +28,7 @@ from emostream.sources.queues import BoundedQueue
 from emostream.sources.reconnect import ReconnectingSource
 from emostream.types import Frame
 
-__all__ = ["VideoSource"]
+__all__ = ["VideoSource", "bgr_pixels"]
 
 # A decoded frame before sampling: media time in seconds (None if unknown) and a pixel getter.
 RawFrame = tuple[float | None, Callable[[], np.ndarray]]
@@ -51,6 +51,15 @@ def decode_settings(cam: CameraConfig) -> Callable[[Any], None]:
     return configure
 
 
+def bgr_pixels(frame: Any) -> np.ndarray:
+    """A decoded PyAV frame as a BGR image. GIFs decode to BGRA: dropping the alpha with OpenCV is
+    exact and a quarter of the cost of FFmpeg's general converter (0.03 against 0.12 ms at 480×270);
+    every other format (YUV from H.264, …) goes through FFmpeg's converter."""
+    if frame.format.name == "bgra":
+        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_BGRA2BGR)
+    return frame.to_ndarray(format="bgr24")
+
+
 def _pyav_frames(cam: CameraConfig, kind: str, corrupt: Callable[[], None]) -> Iterator[RawFrame]:
     """Frames of a file or stream, pixels converted only when asked for."""
     url, transport = cam.url, cam.rtsp_transport
@@ -59,7 +68,7 @@ def _pyav_frames(cam: CameraConfig, kind: str, corrupt: Callable[[], None]) -> I
     for frames, _end, origin in packets:
         for f in frames:
             t = None if f.time is None else f.time - origin
-            yield (t, lambda f=f: f.to_ndarray(format="bgr24"))
+            yield (t, lambda f=f: bgr_pixels(f))
 
 
 def _webcam_frames(url: str, capture: Callable[[int], Any] = cv2.VideoCapture) -> Iterator[RawFrame]:

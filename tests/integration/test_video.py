@@ -17,7 +17,7 @@ from emostream.redact import redact
 from emostream.sources import queue_policy as policy_for
 from emostream.sources.media import source_kind
 from emostream.sources.queues import BoundedQueue
-from emostream.sources.video import VideoSource
+from emostream.sources.video import VideoSource, bgr_pixels
 from emostream.types import Frame
 
 
@@ -53,6 +53,18 @@ def test_file_every_frame_no_drops(media: list[Path]) -> None:
     assert frames[0].ts == 0.0 and all(b.ts > a.ts for a, b in itertools.pairwise(frames))
     assert frames[0].image.shape == (270, 480, 3) and frames[0].image.dtype.name == "uint8"
     assert src.queue.dropped == 0
+
+
+@pytest.mark.shared
+def test_gif_pixels_are_ffmpegs_conversion(media: list[Path]) -> None:
+    """GIFs decode to BGRA; dropping the alpha with OpenCV gives FFmpeg's BGR frame, byte for byte."""
+    import av
+
+    for clip in media:
+        with av.open(str(clip)) as c:
+            for f in itertools.islice(c.decode(video=0), 0, None, 7):
+                assert f.format.name == "bgra"
+                np.testing.assert_array_equal(bgr_pixels(f), f.to_ndarray(format="bgr24"))
 
 
 @pytest.mark.shared

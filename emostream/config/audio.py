@@ -63,7 +63,7 @@ class SpeakerConfig(ConfigModel):
         "mouth signal mostly noise, and noise correlates with a voice by chance.",
     )
     min_sync: float = Field(
-        0.33,
+        0.37,
         ge=0,
         le=1,
         description="Mouth-voice synchrony over a segment a track needs to be its speaker (about the 90th "

@@ -8,7 +8,7 @@
 * a camera without an audio source loads no landmark model.
 
 The floors are regression floors, about one segment below what export/measure_speaker.py
-measures (5 / 5, 5 / 5 and 16 / 18 nobody, issue 20 aiming at 90 %; windows 19 / 19 and 19 / 19):
+measures (5 / 5, 5 / 5 and 17 / 18 nobody, issue 20 aiming at 90 %; windows 17 / 19 and 19 / 19):
 on these clips the best non-speaker and the true speaker are a few hundredths of synchrony apart
 around ``min_sync``, so another CPU's float rounding in the models may move a segment. The clips
 themselves are the same on every run (emostream.tools.evaluate.speakers.write_clip).

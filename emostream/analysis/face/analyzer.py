@@ -56,10 +56,10 @@ class CameraAnalyzer:
         self.min_face = cfg.detector.min_face
         # Between two searches of the whole frame, a detector that can look near known faces follows
         # the live tracks there: windows around them cost about half the whole frame's search.
-        # A camera whose speech is attributed searches every frame whole: its mouth signal comes from
-        # face-mesh crops placed by the box, and the small box differences between the two kinds of
-        # search showed up as chance synchrony on the calibration clips (export/measure_speaker.py).
-        near = cfg.detector.scan_interval > 0 and board is None
+        # Cameras whose speech is attributed too: the windows' slightly different boxes move the mouth
+        # crops, which raised chance synchrony on the calibration clips, and speaker.min_sync is set
+        # from those clips with the windows on (export/measure_speaker.py).
+        near = cfg.detector.scan_interval > 0
         self._near = getattr(detector, "detect_near", None) if near else None
         self.scan_interval = cfg.detector.scan_interval
         self._scanned = -float("inf")  # media time of the last search of the whole frame

@@ -162,7 +162,8 @@ def test_blazeface_onnx_matches_tflite(tf: ModuleType, shared: Path, media: list
 
 def test_face_landmarks_onnx_match_tflite(tf: ModuleType, shared: Path, media: list[Path]) -> None:
     """The face mesh converted from the mediapipe wheel gives TFLite's landmarks on real face crops
-    (cropped as the daemon crops them) to 1e-4 pixel plus 1e-5 relative, and the same presence."""
+    (cropped as the daemon crops them, BGR 0..255 for the ONNX model, RGB in [0, 1] for TFLite) to
+    1e-4 pixel plus 1e-5 relative, and the same presence."""
     exporter = _export_module("face_landmarks")
     with zipfile.ZipFile(_wheel(exporter, exporter.WHEEL)) as zf:
         tflite = zf.read(exporter.MEMBER)
@@ -179,7 +180,8 @@ def test_face_landmarks_onnx_match_tflite(tf: ModuleType, shared: Path, media: l
         for frame in frames[:: max(1, len(frames) // 3)]:
             for face in det.detect(frame):
                 x = crop_for_landmarks(frame, face.box)[0][None]
-                interp.set_tensor(inp["index"], x)
+                rgb = np.ascontiguousarray(x[0, ::-1].transpose(1, 2, 0))[None] / np.float32(255.0)
+                interp.set_tensor(inp["index"], rgb)  # MediaPipe's own input: RGB in [0, 1], NHWC
                 interp.invoke()
                 want_pts = interp.get_tensor(outs[(1, 1, 1, 1404)]).reshape(-1)
                 want_logit = interp.get_tensor(outs[(1, 1, 1, 1)]).reshape(-1)

@@ -1,7 +1,8 @@
 """Mouth opening per face: MediaPipe's 468-point face mesh, run only where a voice must be attributed.
 
 The landmark network (``models/face_landmark.onnx``, converted from the ``mediapipe==0.10.14`` wheel by
-``export/face_landmarks.py``) takes a 192×192 RGB crop in [0, 1]. The crop is a square around the
+``export/face_landmarks.py``) takes a 192×192 crop as OpenCV gives it, BGR in 0..255 (the export
+folded MediaPipe's RGB order and 1/255 scaling into the first convolution). The crop is a square around the
 detector's box, 1.5× its larger side (MediaPipe's own ROI scale, so the chin and lips are inside it
 however the detector draws its box), not rotated: cameras at a counter see upright heads.
 
@@ -18,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from emostream.errors import ModelError
 from emostream.runtime import create_session, models_dir, warm_up
 
 __all__ = ["LANDMARK_MODEL", "FaceLandmarker", "crop_for_landmarks", "mouth_opening"]
@@ -31,9 +33,9 @@ UPPER_LIP, LOWER_LIP, MOUTH_LEFT, MOUTH_RIGHT = 13, 14, 61, 291
 def crop_for_landmarks(
     image: np.ndarray, box: Sequence[float]
 ) -> tuple[np.ndarray, tuple[float, float, float]]:
-    """(192×192×3 RGB float32 crop in [0, 1], (x0, y0, scale)) of the BGR ``image`` around ``box``
-    (x1, y1, x2, y2); a crop pixel (u, v) is frame pixel (x0 + u·scale, y0 + v·scale). Parts of the
-    square outside the frame are black, as MediaPipe pads them."""
+    """(3×192×192 BGR float32 crop in 0..255, (x0, y0, scale)) of the BGR ``image`` around ``box``
+    (x1, y1, x2, y2); crop pixel (u, v), i.e. ``crop[:, v, u]``, is frame pixel (x0 + u·scale,
+    y0 + v·scale). Parts of the square outside the frame are black, as MediaPipe pads them."""
     x1, y1, x2, y2 = (float(v) for v in box)
     side = ROI_SCALE * max(x2 - x1, y2 - y1, 1.0)
     x0, y0 = (x1 + x2) / 2 - side / 2, (y1 + y2) / 2 - side / 2
@@ -41,8 +43,7 @@ def crop_for_landmarks(
     # one affine warp: crop, pad and resize in a single pass (no intermediate copy of the square)
     m = np.array([[1 / scale, 0, -x0 / scale], [0, 1 / scale, -y0 / scale]], np.float32)
     crop = cv2.warpAffine(image, m, (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
-    rgb = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32) * (1.0 / 255.0)
-    return rgb, (x0, y0, scale)
+    return crop.transpose(2, 0, 1).astype(np.float32), (x0, y0, scale)
 
 
 def mouth_opening(points: np.ndarray) -> float:
@@ -59,8 +60,11 @@ class FaceLandmarker:
         self, model: str | Path | None = None, threads: int = 1, providers: Sequence[str] = ()
     ) -> None:
         self.session = create_session(model or models_dir() / LANDMARK_MODEL, threads, providers)
-        self.input_name = self.session.get_inputs()[0].name
-        warm_up(self.session, (1, SIZE, SIZE, 3))
+        inp = self.session.get_inputs()[0]
+        if list(inp.shape) != [1, 3, SIZE, SIZE]:
+            raise ModelError(f"face landmark model: input {inp.shape}, expected [1, 3, {SIZE}, {SIZE}] BGR")
+        self.input_name = inp.name
+        warm_up(self.session, (1, 3, SIZE, SIZE))
 
     def landmarks(self, image: np.ndarray, box: Sequence[float]) -> tuple[np.ndarray, float]:
         """((468, 3) landmarks in frame pixels, face presence probability) of the face in ``box``."""

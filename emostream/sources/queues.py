@@ -2,7 +2,10 @@
 
 Live cameras must never stall their capture thread (the camera keeps producing frames whatever we
 do), so they drop the *oldest* frame and count it: what is analysed is always the freshest picture.
-File sources have all the time in the world, so they *block* the producer and lose nothing.
+File sources have all the time in the world, so they *block* the producer and lose nothing, and
+take turns in bursts: the producer fills the queue while the consumer waits (at most ``BURST_WAIT``),
+then the consumer drains it while the producer waits. On one core, decoding one frame and
+analysing one in turn made each evict the other's data from the caches.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Generic, TypeVar
 __all__ = ["BoundedQueue", "Closed", "DropPolicy"]
 
 T = TypeVar("T")
+BURST_WAIT = 0.05  # s a BLOCK consumer waits for a full queue before taking what there is
 
 
 class DropPolicy(enum.Enum):
@@ -46,6 +50,7 @@ class BoundedQueue(Generic[T]):
         self._not_empty = threading.Condition(self._lock)
         self._not_full = threading.Condition(self._lock)
         self._closed = False
+        self._draining = False  # BLOCK: the consumer is emptying a burst
 
     def __len__(self) -> int:
         with self._lock:
@@ -66,9 +71,7 @@ class BoundedQueue(Generic[T]):
                     dropped = self._items.popleft()
                     self.dropped += 1
                 else:
-                    ok = self._not_full.wait_for(
-                        lambda: self._closed or len(self._items) < self.maxsize, timeout=timeout
-                    )
+                    ok = self._not_full.wait_for(lambda: self._closed or not self._items, timeout=timeout)
                     if not ok or self._closed:
                         return False
             self._items.append(item)
@@ -80,12 +83,17 @@ class BoundedQueue(Generic[T]):
     def get(self, timeout: float | None = None) -> T | None:
         """Next item, ``None`` on timeout; raises :class:`Closed` when closed and drained."""
         with self._lock:
+            if self.policy is DropPolicy.BLOCK and not self._draining:
+                wait = BURST_WAIT if timeout is None else min(timeout, BURST_WAIT)
+                self._not_empty.wait_for(lambda: self._closed or len(self._items) >= self.maxsize, wait)
             if not self._not_empty.wait_for(lambda: self._closed or self._items, timeout=timeout):
                 return None
             if not self._items:
                 raise Closed
             item = self._items.popleft()
-            self._not_full.notify()
+            self._draining = bool(self._items) and self.policy is DropPolicy.BLOCK
+            if not self._items:
+                self._not_full.notify()
             return item
 
     def close(self) -> None:

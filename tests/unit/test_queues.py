@@ -43,6 +43,34 @@ def test_block_loses_nothing() -> None:
     assert got == list(range(200)) and q.dropped == 0
 
 
+def test_block_takes_turns_in_bursts() -> None:
+    """A file's producer fills the queue, then waits while it is drained: no item is added to a
+    burst being drained."""
+    q: BoundedQueue[int] = BoundedQueue(4, DropPolicy.BLOCK)
+    t = threading.Thread(target=lambda: [q.put(i) for i in range(12)])
+    t.start()
+    depths = []
+    for i in range(12):
+        if i % 4 == 0:  # the test, not the queue's bounded wait, makes sure the burst is complete
+            deadline = time.monotonic() + 5
+            while len(q) < 4 and time.monotonic() < deadline:
+                time.sleep(0.001)
+        assert q.get(5) is not None
+        if i % 4 < 3:  # the burst's last get wakes the producer, which refills at once
+            time.sleep(0.002)  # a producer woken early would have refilled by now
+            depths.append(len(q))
+    t.join(5)
+    assert depths == [3, 2, 1] * 3 and len(q) == 0
+
+
+def test_block_consumer_takes_a_partial_burst() -> None:
+    """A producer that stops short of filling the queue does not hold its items back."""
+    q: BoundedQueue[int] = BoundedQueue(4, DropPolicy.BLOCK)
+    q.put(7)
+    assert q.get(5) == 7  # after waiting at most BURST_WAIT for the rest of the burst
+    assert q.get(0.01) is None
+
+
 def test_close_wakes_blocked_producer_and_drains() -> None:
     q: BoundedQueue[int] = BoundedQueue(1, DropPolicy.BLOCK)
     q.put(1)

@@ -28,7 +28,8 @@ class DropPolicy(enum.Enum):
     DROP_OLDEST = "drop_oldest"
     """Discard the oldest item to make room; latency stays bounded, throughput is sampled (live sources)."""
     BLOCK = "block"
-    """Wait until a consumer makes room; nothing is lost, the producer slows down (files, replays)."""
+    """Wait until the consumer has emptied the queue; nothing is lost, the producer slows down (files,
+    replays), and producer and consumer take turns in bursts (see the module doc)."""
 
 
 class Closed(Exception):

@@ -56,9 +56,9 @@ class CameraAnalyzer:
         self.min_face = cfg.detector.min_face
         # Between two searches of the whole frame, a detector that can look near known faces follows
         # the live tracks there: windows around them cost about half the whole frame's search.
-        # Cameras whose speech is attributed too: the windows' slightly different boxes move the mouth
-        # crops, which raised chance synchrony on the calibration clips, and speaker.min_sync is set
-        # from those clips with the windows on (export/measure_speaker.py).
+        # Cameras whose speech is attributed use them too: the windows' slightly different boxes move
+        # the mouth crops and raised chance synchrony on the calibration clips, so speaker.min_sync
+        # is calibrated with the windows on (export/measure_speaker.py).
         near = cfg.detector.scan_interval > 0
         self._near = getattr(detector, "detect_near", None) if near else None
         self.scan_interval = cfg.detector.scan_interval

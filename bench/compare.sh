@@ -9,6 +9,9 @@
 #   EMOSTREAM_SHARED=../shared   shared data folder (relative paths are from the repo root)
 #   EMOSTREAM=.venv/bin/emostream   the emostream command
 #   REPEAT=N          if set, passed as --repeat N to both sides
+#   ROUNDS=N          run the three one after another N times (default 1) and report each round's
+#                     ratios and their medians: on a shared VM the machine's speed drifts over minutes,
+#                     so one round's ratio can be a third off; the JSON keeps the median round's runs
 #
 # The fer side runs bench/fer_peer.py in .venv-fer, created on first use (and refreshed whenever
 # bench/requirements-fer.txt changes) with `pip install --no-deps -r bench/requirements-fer.txt`.
@@ -61,22 +64,26 @@ repeat_args=()
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-# --- the runs, one after the other on the same core ------------------------------------------------
-echo "compare.sh: emostream on core $core, ${#sources[@]} source(s)" >&2
-taskset -c "$core" "$emostream" bench --json "${repeat_args[@]}" --source "${sources[@]}" >"$tmp/emostream.out" \
-    || fail "emostream bench" $? "$tmp/emostream.out"
-echo "compare.sh: emostream --strict (every face of every frame classified) on core $core" >&2
-taskset -c "$core" "$emostream" bench --json --strict "${repeat_args[@]}" --source "${sources[@]}" \
-    >"$tmp/strict.out" || fail "emostream bench --strict" $? "$tmp/strict.out"
-
-echo "compare.sh: fer on core $core" >&2
-taskset -c "$core" "$venv/bin/python" bench/fer_peer.py "${repeat_args[@]}" --source "${sources[@]}" \
-    >"$tmp/fer.out" || fail "fer_peer.py" $? "$tmp/fer.out"
+# --- the runs, one after the other on the same core, ROUNDS times -----------------------------------
+rounds="${ROUNDS:-1}"
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, not '$rounds'"
+for ((r = 1; r <= rounds; r++)); do
+    echo "compare.sh: round $r/$rounds: emostream on core $core, ${#sources[@]} source(s)" >&2
+    taskset -c "$core" "$emostream" bench --json "${repeat_args[@]}" --source "${sources[@]}" \
+        >"$tmp/emostream.$r.out" || fail "emostream bench" $? "$tmp/emostream.$r.out"
+    echo "compare.sh: round $r/$rounds: emostream --strict (every face of every frame classified)" >&2
+    taskset -c "$core" "$emostream" bench --json --strict "${repeat_args[@]}" --source "${sources[@]}" \
+        >"$tmp/strict.$r.out" || fail "emostream bench --strict" $? "$tmp/strict.$r.out"
+    echo "compare.sh: round $r/$rounds: fer on core $core" >&2
+    taskset -c "$core" "$venv/bin/python" bench/fer_peer.py "${repeat_args[@]}" --source "${sources[@]}" \
+        >"$tmp/fer.$r.out" || fail "fer_peer.py" $? "$tmp/fer.$r.out"
+done
 
 # --- combine, tabulate, write ----------------------------------------------------------------------
 mkdir -p "$(dirname "$out")"
-python3 - "$tmp/emostream.out" "$tmp/strict.out" "$tmp/fer.out" "$out" "$core" "${sources[@]}" <<'PY'
+python3 - "$tmp" "$rounds" "$out" "$core" "${sources[@]}" <<'PY'
 import json
+import statistics
 import sys
 from datetime import datetime, timezone
 
@@ -91,14 +98,23 @@ def last_json(path):
         sys.exit(f"compare.sh: last line of {path} is not JSON: {exc}")
 
 
-emo_path, strict_path, fer_path, out, core, *sources = sys.argv[1:]
-emo, strict, fer = last_json(emo_path), last_json(strict_path), last_json(fer_path)
-for name, res in (("emostream", emo), ("strict", strict), ("fer", fer)):
-    if not isinstance(res.get("fps"), (int, float)) or "faces" not in res:
-        sys.exit(f"compare.sh: {name} result lacks fps/faces: {res}")
-
-ratio = emo["fps"] / fer["fps"] if fer["fps"] else None
-strict_ratio = strict["fps"] / fer["fps"] if fer["fps"] else None
+tmp, n_rounds, out, core, *sources = sys.argv[1:]
+runs = []
+for r in range(1, int(n_rounds) + 1):
+    emo, strict, fer = (last_json(f"{tmp}/{name}.{r}.out") for name in ("emostream", "strict", "fer"))
+    for name, res in (("emostream", emo), ("strict", strict), ("fer", fer)):
+        if not isinstance(res.get("fps"), (int, float)) or "faces" not in res:
+            sys.exit(f"compare.sh: {name} result lacks fps/faces: {res}")
+    ratio = emo["fps"] / fer["fps"] if fer["fps"] else None
+    strict_ratio = strict["fps"] / fer["fps"] if fer["fps"] else None
+    runs.append((ratio or 0.0, strict_ratio or 0.0, emo, strict, fer))
+rounds = [
+    {"fps": {"emostream": e["fps"], "strict": s["fps"], "fer": f["fps"]}, "ratio": round(a, 3), "strict_ratio": round(b, 3)}
+    for a, b, e, s, f in runs
+]
+ratio_median = statistics.median(r[0] for r in runs)
+strict_median = statistics.median(r[1] for r in runs)
+ratio, strict_ratio, emo, strict, fer = sorted(runs, key=lambda r: r[0])[(len(runs) - 1) // 2]
 combined = {
     "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     "core": int(core),
@@ -108,6 +124,9 @@ combined = {
     "fer": fer,
     "fps_ratio_emostream_over_fer": round(ratio, 3) if ratio is not None else None,
     "fps_ratio_strict_over_fer": round(strict_ratio, 3) if strict_ratio is not None else None,
+    "rounds": rounds,
+    "fps_ratio_median": round(ratio_median, 3),
+    "fps_ratio_strict_median": round(strict_median, 3),
     "note": "emostream's seconds include decoding the clips; fer's exclude it (decoded up front)",
 }
 with open(out, "w", encoding="utf-8") as fh:
@@ -131,6 +150,12 @@ for name, res, decode in (("emostream", emo, "timed"), ("strict", strict, "timed
     )
 print(f"emostream fps / fer fps = {'-' if ratio is None else f'{ratio:.2f}'}")
 print(f"strict fps / fer fps = {'-' if strict_ratio is None else f'{strict_ratio:.2f}'}")
+if len(rounds) > 1:
+    for i, r in enumerate(rounds, 1):
+        f = r["fps"]
+        print(f"round {i}: {f['emostream']:.1f} / {f['strict']:.1f} / {f['fer']:.1f} frames/s,"
+              f" {r['ratio']:.2f}x, strict {r['strict_ratio']:.2f}x")
+    print(f"median of {len(rounds)} rounds: {ratio_median:.2f}x, strict {strict_median:.2f}x (table: the median round)")
 print(f"faces: emostream {emo['faces']}, fer {fer['faces']}")
 print(f"wrote {out}")
 PY

@@ -43,6 +43,7 @@ def face_crops(limit: int = 12) -> np.ndarray:
     from emostream.analysis.face.landmarks import crop_for_landmarks
     from emostream.analysis.face.yunet import YuNetDetector
     from emostream.runtime import shared_dir
+    from emostream.sources.video import bgr_pixels
 
     shared = shared_dir()
     if shared is None:
@@ -51,7 +52,7 @@ def face_crops(limit: int = 12) -> np.ndarray:
     crops = []
     for gif in sorted((shared / "media").glob("*.gif")):
         with av.open(str(gif)) as container:
-            images = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+            images = [bgr_pixels(f) for f in container.decode(video=0)]
         for image in images[::10]:
             for face in det.detect(image):
                 crops.append(crop_for_landmarks(image, face.box)[0])

@@ -27,6 +27,7 @@ from emostream.analysis.face.yunet import YuNetDetector, smallest_face
 from emostream.analysis.geometry import iou
 from emostream.config import Config
 from emostream.runtime import shared_dir
+from emostream.sources.video import bgr_pixels
 
 
 def clip_frames(path: Path, fps: float) -> list[tuple[float, np.ndarray]]:
@@ -36,7 +37,7 @@ def clip_frames(path: Path, fps: float) -> list[tuple[float, np.ndarray]]:
         for f in c.decode(video=0):
             ts = float(f.time or 0.0)
             if fps <= 0 or not out or int(ts * fps + 1e-6) > int(out[-1][0] * fps + 1e-6):
-                out.append((ts, f.to_ndarray(format="bgr24")))
+                out.append((ts, bgr_pixels(f)))  # as the daemon converts them
     return out
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from emostream.analysis.debounce import Decision
 from emostream.analysis.speaker.attribution import Attribution
 from emostream.config import AudioSourceConfig, Config
+from emostream.sources.video import bgr_pixels
 from emostream.tools.evaluate.media import mux_audio
 from emostream.types import Frame
 
@@ -50,7 +51,7 @@ def read_clip(path: Path) -> tuple[float, list[np.ndarray], np.ndarray]:
 
     with av.open(str(path)) as c:
         rate = float(c.streams.video[0].average_rate or 25)
-        frames = [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
+        frames = [bgr_pixels(f) for f in c.decode(video=0)]
         has_audio = bool(c.streams.audio)
     audio = np.concatenate(list(pyav_audio(str(path), "file"))) if has_audio else np.zeros(0, np.float32)
     return rate, frames, audio
@@ -138,7 +139,7 @@ def off_screen(gifs: Sequence[Path], audio: np.ndarray, out: Path, fps: float = 
     clips = []
     for g in gifs:
         with av.open(str(g)) as c:
-            clips.append([cv2.resize(f.to_ndarray(format="bgr24"), (480, 270)) for f in c.decode(video=0)])
+            clips.append([cv2.resize(bgr_pixels(f), (480, 270)) for f in c.decode(video=0)])
     n = round(len(audio) / SR * fps)
     frames = [np.hstack([c[i % len(c)] for c in clips]) for i in range(n)]
     return write_clip(out, frames, fps, audio)

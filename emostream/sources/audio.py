@@ -32,6 +32,7 @@ from emostream.errors import SourceError
 from emostream.metrics import Metrics
 from emostream.redact import redact
 from emostream.sources.media import MAX_LEAD, decoded, reason, source_kind
+from emostream.sources.pace import Pacer
 from emostream.sources.queues import BoundedQueue
 from emostream.sources.reconnect import ReconnectingSource
 from emostream.types import AudioChunk
@@ -168,6 +169,7 @@ class AudioSource(ReconnectingSource):
         self.metrics = metrics
         self.samples = 0  # delivered since start: the media clock
         self.chunks = 0
+        self._pacer = Pacer(stop)  # realtime files: one clock across loops (samples keep counting)
 
     @property
     def captured(self) -> int:
@@ -185,7 +187,6 @@ class AudioSource(ReconnectingSource):
         captured = self.metrics.audio_chunks_captured.labels(self.src.id)
         pending: list[np.ndarray] = []
         have = 0
-        origin: tuple[float, int] | None = None
         for block in self._raw():
             if self._stop.is_set():
                 return
@@ -195,11 +196,9 @@ class AudioSource(ReconnectingSource):
                 buf = np.concatenate(pending)
                 chunk, rest = buf[:CHUNK], buf[CHUNK:]
                 pending, have = [rest], len(rest)
-                if self.src.realtime and not self.live:
-                    origin = origin or (time.monotonic(), self.samples)
-                    wait = origin[0] + (self.samples - origin[1]) / SAMPLE_RATE - time.monotonic()
-                    if wait > 0 and self._stop.wait(wait):
-                        return
+                paced = self.src.realtime and not self.live
+                if paced and self._pacer.wait(self.samples / SAMPLE_RATE) is None:
+                    return
                 item = AudioChunk(self.src.id, self.chunks, self.samples / SAMPLE_RATE, time.time(), chunk)
                 self.samples += CHUNK
                 self.chunks += 1

@@ -24,6 +24,7 @@ from emostream.errors import SourceError
 from emostream.metrics import Metrics
 from emostream.redact import redact
 from emostream.sources.media import MAX_LEAD, decoded, source_kind
+from emostream.sources.pace import Pacer
 from emostream.sources.queues import BoundedQueue
 from emostream.sources.reconnect import ReconnectingSource
 from emostream.types import Frame
@@ -112,6 +113,7 @@ class VideoSource(ReconnectingSource):
         self._last_ts = -1.0
         self._step = 0.04  # media time between the last two frames; bridges a loop or reconnect
         self._next_sample = 0.0
+        self._pacer = Pacer(stop)  # realtime files: one clock across loops (media time continues)
 
     def _raw(self) -> Iterator[RawFrame]:
         corrupt = self.metrics.frames_dropped.labels(self.cam.id, "corrupt").inc
@@ -128,7 +130,6 @@ class VideoSource(ReconnectingSource):
         decode_hist = self.metrics.stage_seconds.labels("decode")
         interval = 1.0 / self.cam.fps if self.cam.fps > 0 else 0.0
         offset: float | None = None
-        pace_origin: tuple[float, float] | None = None
         t0 = time.perf_counter()
         for media_ts, pixels in self._raw():
             if self._stop.is_set():
@@ -156,11 +157,11 @@ class VideoSource(ReconnectingSource):
             step = self._next_sample + interval
             self._next_sample = step if step > ts else ts + interval
             if self.cam.realtime and not self.live:
-                pace_origin = pace_origin or (now, ts)
-                wait = pace_origin[0] + (ts - pace_origin[1]) - now
-                if wait > 0 and self._stop.wait(wait):
+                # only sampled frames wait: the others are decoded in between, on the same clock
+                slept = self._pacer.wait(ts)
+                if slept is None:
                     return
-                t0 += max(wait, 0.0)
+                t0 += slept
             image = pixels()
             decode_hist.observe(time.perf_counter() - t0)
             frame = Frame(self.cam.id, self._seq, ts, time.time(), image)

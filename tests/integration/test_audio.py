@@ -137,6 +137,23 @@ def test_loop_keeps_media_time_growing(shared: Path) -> None:
     assert all(b.ts > a.ts for a, b in itertools.pairwise(chunks))
 
 
+def test_realtime_loop_keeps_to_the_clock(tmp_path: Path) -> None:
+    """A looping audio file at its own pace stays on the wall clock across passes (each pass used to
+    send its first chunk at once: 0.1 s ahead per pass, and away from its camera's frames)."""
+    tone = (0.1 * np.sin(np.arange(int(0.6 * SR)) * 2 * np.pi * 220 / SR)).astype(np.float32)
+    src = AudioSourceConfig(id="a", url=str(write_wav(tmp_path / "tone.wav", tone)), loop=True, realtime=True)
+    q: BoundedQueue[AudioChunk] = BoundedQueue(src.queue_size, policy_for(src))
+    stop = threading.Event()
+    s = AudioSource(src, q, Metrics(), stop)
+    s.start()
+    chunks = drain(q, 2.2, poll=0.05)
+    stop.set()
+    s.thread.join(5)
+    assert chunks[-1].ts > 3 * 0.6, "it looped three times"
+    ahead = [(c.ts - chunks[0].ts) - (c.wall - chunks[0].wall) for c in chunks]
+    assert max(ahead) < 0.05, [round(a, 3) for a in ahead]
+
+
 @pytest.mark.shared
 def test_bad_files_are_one_clear_error(media: list[Path], tmp_path: Path) -> None:
     empty = tmp_path / "empty.wav"

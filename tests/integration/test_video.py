@@ -89,6 +89,18 @@ def test_realtime_pacing(media: list[Path]) -> None:
     assert len(frames) == 23 and elapsed >= 1.7  # the clip lasts 1.83 s
 
 
+@pytest.mark.shared
+def test_realtime_loop_keeps_to_the_clock(media: list[Path]) -> None:
+    """A looping file at its own pace stays on the wall clock across passes: each pass used to be
+    paced from its own first sampled frame, so what came before it, and the rest of the last pass,
+    went out at once (this 1.83 s clip at 5 frames/s ran 0.2 s ahead per pass)."""
+    clip = next(p for p in media if p.name == "head-pose-face-detection-female.gif")  # 1.83 s
+    frames, _ = _run(CameraConfig(id="c", url=str(clip), fps=5, realtime=True, loop=True), until=4.6)
+    assert frames[-1].ts > 2 * 1.83, "it looped twice"
+    ahead = [(f.ts - frames[0].ts) - (f.wall - frames[0].wall) for f in frames]
+    assert max(ahead) < 0.1, [round(a, 3) for a in ahead]
+
+
 def test_unreadable_file_is_one_line_error(tmp_path: Path) -> None:
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 10)

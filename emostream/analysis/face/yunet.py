@@ -132,8 +132,9 @@ class YuNetDetector:
         outs = dict(zip(_OUTPUTS, self.session.run(_OUTPUTS, {self.input_name: blob}), strict=True))
         all_rows, all_scores = [], []
         for s in self.strides:
-            # thresholding cls·obj against thr² spares a square root over every anchor of the frame
-            prod = np.clip(outs[f"cls_{s}"][0, :, 0], 0, 1) * np.clip(outs[f"obj_{s}"][0, :, 0], 0, 1)
+            # thresholding cls·obj against thr² spares a square root over every anchor of the frame;
+            # both end in the graph's Sigmoid, already within [0, 1] (clipping them cost 22 µs a call)
+            prod = outs[f"cls_{s}"][0, :, 0] * outs[f"obj_{s}"][0, :, 0]
             (anchor,) = np.nonzero(prod >= self.score_threshold**2)
             if anchor.size == 0:
                 continue

@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from emostream.analysis.face.pixels import as_bgr
+from emostream.analysis.face.pixels import as_bgr, shrink
 from emostream.analysis.geometry import faces_from_rows, nms
 from emostream.errors import ModelError
 from emostream.runtime import create_session
@@ -86,7 +85,7 @@ class YuNetDetector:
         scale = self._scale(full_h)
         h, w = _searched(full_h, full_w, scale)
         if (h, w) != (full_h, full_w):
-            img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+            img = shrink(img, w, h)
         rows, scores = self._decode(_blob(img, _up(h), _up(w)), 0.0, 0.0, scale)
         return self._faces(rows, scores, full_w, full_h)
 
@@ -107,17 +106,13 @@ class YuNetDetector:
         windows = _windows(boxes, scale, ph, pw)
         if not windows:  # every box outside this frame (a stream that came back at a lower resolution)
             return []
+        if (h, w) != (full_h, full_w):
+            # the windows are cut from the whole searched image: the very pixels a whole search sees
+            # (one shrink of the frame costs less than OpenCV's area resize of the windows alone)
+            img = shrink(img, w, h)
         all_rows, all_scores = [], []
         for x0, y0, x1, y1 in windows:
-            ih, iw = min(y1, h) - y0, min(x1, w) - x0  # beyond the image: zeros, as detect pads
-            if scale < 1.0:
-                src = img[
-                    int(y0 / scale) : int(np.ceil((y0 + ih) / scale)),
-                    int(x0 / scale) : int(np.ceil((x0 + iw) / scale)),
-                ]
-                part = cv2.resize(src, (iw, ih), interpolation=cv2.INTER_AREA)
-            else:
-                part = img[y0 : y0 + ih, x0 : x0 + iw]
+            part = img[y0:y1, x0:x1]  # beyond the image: zeros, as detect pads
             rows, scores = self._decode(_blob(part, y1 - y0, x1 - x0), x0 / scale, y0 / scale, scale)
             inside = _mostly_inside(rows, (x0, y0, x1, y1), scale, ph, pw)
             all_rows.append(rows[inside])

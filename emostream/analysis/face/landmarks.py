@@ -13,6 +13,7 @@ independent of the face's size and distance; it is about 0 for closed lips and 0
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -48,9 +49,11 @@ def crop_for_landmarks(
 
 def mouth_opening(points: np.ndarray) -> float:
     """Inner-lip gap over mouth width of one (468, ≥2) landmark array (any consistent unit)."""
-    gap = float(np.linalg.norm(points[UPPER_LIP, :2] - points[LOWER_LIP, :2]))
-    width = float(np.linalg.norm(points[MOUTH_LEFT, :2] - points[MOUTH_RIGHT, :2]))
-    return gap / width if width > 1e-6 else 0.0
+    (ux, uy), (lx, ly), (ax, ay), (bx, by) = points[
+        [UPPER_LIP, LOWER_LIP, MOUTH_LEFT, MOUTH_RIGHT], :2
+    ].tolist()
+    width = math.hypot(ax - bx, ay - by)
+    return math.hypot(ux - lx, uy - ly) / width if width > 1e-6 else 0.0
 
 
 class FaceLandmarker:
@@ -66,18 +69,27 @@ class FaceLandmarker:
         self.input_name = inp.name
         warm_up(self.session, (1, 3, SIZE, SIZE))
 
+    def _run(
+        self, image: np.ndarray, box: Sequence[float]
+    ) -> tuple[np.ndarray, float, tuple[float, float, float]]:
+        """((468, 3) landmarks in crop pixels, face presence probability, the crop's (x0, y0, scale))."""
+        crop, where = crop_for_landmarks(image, box)
+        raw, logit = self.session.run(["landmarks", "face_logit"], {self.input_name: crop[None]})
+        presence = float(1.0 / (1.0 + np.exp(-np.clip(float(logit.reshape(-1)[0]), -50, 50))))
+        return raw.reshape(-1, 3), presence, where
+
     def landmarks(self, image: np.ndarray, box: Sequence[float]) -> tuple[np.ndarray, float]:
         """((468, 3) landmarks in frame pixels, face presence probability) of the face in ``box``."""
-        crop, (x0, y0, scale) = crop_for_landmarks(image, box)
-        raw, logit = self.session.run(["landmarks", "face_logit"], {self.input_name: crop[None]})
-        pts = raw.reshape(-1, 3).astype(np.float64)
+        raw, presence, (x0, y0, scale) = self._run(image, box)
+        pts = raw.astype(np.float64)
         pts[:, 0] = x0 + pts[:, 0] * scale
         pts[:, 1] = y0 + pts[:, 1] * scale
         pts[:, 2] *= scale
-        presence = float(1.0 / (1.0 + np.exp(-np.clip(float(logit.reshape(-1)[0]), -50, 50))))
         return pts, presence
 
     def mouth(self, image: np.ndarray, box: Sequence[float]) -> tuple[float, float]:
         """(mouth opening, face presence probability) of the face in ``box``."""
-        pts, presence = self.landmarks(image, box)
-        return mouth_opening(pts), presence
+        # a ratio of two distances: the crop is scaled alike both ways, so its own pixels give the
+        # frame's ratio without mapping all 468 points back (0.04 ms of the 1.6 a face costs)
+        raw, presence, _where = self._run(image, box)
+        return mouth_opening(raw), presence

@@ -37,8 +37,9 @@ def test_the_pixels_are_those_of_an_area_average() -> None:
         ours = shrink(img, *size).astype(np.int16)
         area = cv2.resize(img, size, interpolation=cv2.INTER_AREA).astype(np.int16)
         nearest = cv2.resize(img, size, interpolation=cv2.INTER_NEAREST).astype(np.int16)
-        # within a grey level of OpenCV's exact area average on average, and much nearer to it than
-        # sampling without averaging (what an aliasing shortcut would give)
+        # within 1.5 grey levels of OpenCV's exact area average on average, and much nearer to it
+        # than nearest-neighbour sampling; a bilinear step that mapped pixels to the cut image's
+        # own size (not the whole image's) failed here at 400×225: 2.1 against nearest's 4.0
         assert np.abs(ours - area).mean() < 1.5
         assert np.abs(ours - area).mean() < 0.3 * np.abs(nearest - area).mean()
 

@@ -9,13 +9,17 @@ Steps: fetch ``mediapipe==0.10.14`` as a wheel (``pip download --no-deps`` into 
 192×192 RGB in [0, 1]) out of it, convert it with tf2onnx (its fp16 weights become float32 constants),
 name the outputs ``landmarks`` (1×1404: x, y, z per point in input pixels) and ``face_logit``, rewrite
 every PRelu as ReLU plus two depthwise 1×1 convolutions (:func:`prelu_as_convs`, the same function up
-to float rounding), make the input the crop as OpenCV gives it (:func:`bgr_nchw_input`), and check
-ONNX against TFLite on real face crops from the shared clips and on noise.
+to float rounding) and each zero-channel padding of a shortcut as a split convolution and a concat
+(:func:`channel_pad_as_concat`, the same sums), make the input the crop as OpenCV gives it
+(:func:`bgr_nchw_input`), and check ONNX against TFLite on real face crops from the shared clips and
+on noise.
 
-Why the rewrite: onnxruntime's CPU PRelu is a generic broadcasting kernel, and it cannot stay in the
-blocked (NCHWc) layout the convolutions run in, so every one of the mesh's 23 PRelus also pays two
-layout reorders: 2.7 of the network's 4.2 ms on one core (onnxruntime's profiler). As ReLU, convolutions
-and an add the whole network stays in that layout: 1.05 ms, landmarks within 5e-5 px of before.
+Why the rewrites: onnxruntime runs convolutions in a blocked (NCHWc) layout, and an op it has no
+blocked kernel for costs two layout reorders around it. The CPU PRelu is such an op (a generic
+broadcasting kernel): 2.7 of the network's 4.2 ms on one core (onnxruntime's profiler); as ReLU,
+convolutions and an add the whole network stays in that layout: 1.05 ms, landmarks within 5e-5 px of
+before. The three channel Pads were the last such ops (with a ReLU fused into its convolution where
+the slopes allow it: 0.86× the network's time again).
 """
 
 from __future__ import annotations
@@ -63,11 +67,11 @@ def face_crops(limit: int = 12) -> np.ndarray:
 
 def prelu_as_convs(proto: onnx.ModelProto) -> onnx.ModelProto:
     """Every PRelu(x, slope) with a per-channel slope (1, C, 1, 1) becomes
-    DepthwiseConv1×1[1 - slope](Relu(x)) + DepthwiseConv1×1[slope](x), in place; returns ``proto``."""
+    DepthwiseConv1×1[1 - slope](Relu(x)) + DepthwiseConv1×1[slope](x), in place; returns ``proto``.
+    Where no slope exceeds 1 (18 of the mesh's 23) the ReLU goes after its convolution instead."""
     graph = proto.graph
     inits = {i.name: i for i in graph.initializer}
     nodes: list[onnx.NodeProto] = []
-    used: set[str] = set()
     for node in graph.node:
         if node.op_type != "PRelu":
             nodes.append(node)
@@ -80,19 +84,75 @@ def prelu_as_convs(proto: onnx.ModelProto) -> onnx.ModelProto:
         graph.initializer.append(numpy_helper.from_array((1.0 - slope).reshape(c, 1, 1, 1), f"{p}_pos"))
         graph.initializer.append(numpy_helper.from_array(slope.reshape(c, 1, 1, 1), f"{p}_neg"))
         conv = {"group": c, "kernel_shape": [1, 1]}
+        if (slope <= 1).all():
+            # (1 - slope)·relu(x) = relu((1 - slope)·x) where no slope exceeds 1: the ReLU follows
+            # its convolution, and onnxruntime fuses the two (no pass of its own over the tensor)
+            first = [
+                helper.make_node("Conv", [x, f"{p}_pos"], [f"{p}_scaled"], name=f"{p}_a", **conv),
+                helper.make_node("Relu", [f"{p}_scaled"], [f"{p}_a"]),
+            ]
+        else:
+            first = [
+                helper.make_node("Relu", [x], [f"{p}_relu"]),
+                helper.make_node("Conv", [f"{p}_relu", f"{p}_pos"], [f"{p}_a"], name=f"{p}_a", **conv),
+            ]
         nodes += [
-            helper.make_node("Relu", [x], [f"{p}_relu"]),
-            helper.make_node("Conv", [f"{p}_relu", f"{p}_pos"], [f"{p}_a"], name=f"{p}_a", **conv),
+            *first,
             helper.make_node("Conv", [x, f"{p}_neg"], [f"{p}_b"], name=f"{p}_b", **conv),
             helper.make_node("Add", [f"{p}_a", f"{p}_b"], list(node.output), name=p),
         ]
-    for node in nodes:
-        used.update(node.input)
+    _replace_nodes(graph, nodes)
+    return proto
+
+
+def _replace_nodes(graph: onnx.GraphProto, nodes: list[onnx.NodeProto]) -> None:
+    """``nodes`` become the graph's; initializers no node reads any more go."""
+    used = {x for node in nodes for x in node.input}
     del graph.node[:]
     graph.node.extend(nodes)
     keep = [i for i in graph.initializer if i.name in used]
     del graph.initializer[:]
     graph.initializer.extend(keep)
+
+
+def channel_pad_as_concat(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """Every Add(Pad(m), Conv(y)) whose Pad appends zero channels to the shortcut ``m`` (the mesh's
+    stride-2 blocks) becomes Concat(Conv_first(y) + m, Conv_rest(y)), the convolution split at
+    ``m``'s channel count, in place; returns ``proto``. The same sums; onnxruntime has no blocked-layout
+    Pad, so each such Pad cost two reorders out of that layout and two back, with the Add and the
+    activation after it run outside the layout too."""
+    graph = proto.graph
+    inits = {i.name: i for i in graph.initializer}
+    made = {o: n for n in graph.node for o in n.output}
+    users: dict[str, list[onnx.NodeProto]] = {}
+    for n in graph.node:
+        for x in n.input:
+            users.setdefault(x, []).append(n)
+    gone: set[str] = set()
+    instead: dict[str, list[onnx.NodeProto]] = {}
+    for pad in (n for n in graph.node if n.op_type == "Pad"):
+        extra = numpy_helper.to_array(inits[pad.input[1]]).tolist()
+        (add,) = users[pad.output[0]]
+        conv = made[next(x for x in add.input if x != pad.output[0])]
+        named = pad.name and add.name and conv.name  # nodes are matched by name below
+        if extra[:5] + extra[6:] != [0] * 7 or add.op_type != "Add" or conv.op_type != "Conv" or not named:
+            raise SystemExit(f"{pad.name}: not a channel padding added to a convolution")
+        w, b = (numpy_helper.to_array(inits[v]) for v in conv.input[1:3])
+        c, p = w.shape[0] - extra[5], conv.name
+        attrs = {a.name: helper.get_attribute_value(a) for a in conv.attribute}
+        for tag, part in (("first", slice(0, c)), ("rest", slice(c, None))):
+            graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(w[part]), f"{p}_{tag}_w"))
+            graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(b[part]), f"{p}_{tag}_b"))
+        gone |= {pad.name, conv.name}
+        y = conv.input[0]
+        instead[add.name] = [
+            helper.make_node("Conv", [y, f"{p}_first_w", f"{p}_first_b"], [f"{p}_first"], **attrs),
+            helper.make_node("Add", [f"{p}_first", pad.input[0]], [f"{p}_sum"]),
+            helper.make_node("Conv", [y, f"{p}_rest_w", f"{p}_rest_b"], [f"{p}_rest"], **attrs),
+            helper.make_node("Concat", [f"{p}_sum", f"{p}_rest"], list(add.output), name=add.name, axis=1),
+        ]
+    nodes = [m for n in graph.node if n.name not in gone for m in instead.get(n.name, [n])]
+    _replace_nodes(graph, nodes)
     return proto
 
 
@@ -138,6 +198,7 @@ def main() -> None:
                 node.output[:] = [new if o == out.name else o for o in node.output]
             out.name = new
     prelu_as_convs(proto)
+    channel_pad_as_concat(proto)
     bgr_nchw_input(proto)
     proto.producer_name = "emostream export/face_landmarks.py"
     proto.doc_string = f"MediaPipe face mesh landmarks from {WHEEL} ({MEMBER}), Apache-2.0"

@@ -191,3 +191,49 @@ def test_face_landmarks_onnx_match_tflite(tf: ModuleType, shared: Path, media: l
                 assert abs(float(want_logit[0]) - float(logit.reshape(-1)[0])) <= 1e-3
                 checked += 1
     assert checked >= 10
+
+
+def test_face_mesh_graph_rewrites_compute_the_same_function(tf: ModuleType) -> None:
+    """The exporter's two rewrites, on a small graph built like one of the mesh's stride-2 blocks (a
+    convolution added to the zero-padded shortcut, then a PRelu with slopes on both sides of 1): no
+    PRelu or Pad left, and the same outputs as the original graph to float rounding."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    exporter = _export_module("face_landmarks")
+    rng = np.random.default_rng(3)
+    slope = rng.uniform(-0.5, 0.9, (1, 32, 1, 1)).astype(np.float32)
+    slope[0, [3, 17], 0, 0] = 1.4  # concave channels: the ReLU cannot follow its convolution there
+    inits = [
+        numpy_helper.from_array(rng.normal(0, 0.3, (32, 16, 3, 3)).astype(np.float32), "w"),
+        numpy_helper.from_array(rng.normal(0, 0.3, 32).astype(np.float32), "b"),
+        numpy_helper.from_array(np.array([0, 0, 0, 0, 0, 16, 0, 0], np.int64), "pads"),
+        numpy_helper.from_array(slope, "slope"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Pad", ["x", "pads"], ["p"], name="pad"),
+        helper.make_node("Add", ["p", "c"], ["s"], name="add"),
+        helper.make_node("PRelu", ["s", "slope"], ["y"], name="prelu"),
+    ]
+    shape = [1, 16, 12, 12]
+    graph = helper.make_graph(
+        nodes,
+        "block",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 32, 12, 12])],
+        inits,
+    )
+    original = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    rewritten = onnx.ModelProto()
+    rewritten.CopyFrom(original)
+    exporter.channel_pad_as_concat(exporter.prelu_as_convs(rewritten))
+    onnx.checker.check_model(rewritten)
+    assert not {n.op_type for n in rewritten.graph.node} & {"PRelu", "Pad"}
+    x = rng.normal(0, 1, shape).astype(np.float32)
+    want, got = (
+        ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+        for m in (original, rewritten)
+    )
+    assert (want < 0).any() and (want > 0).any()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

@@ -117,6 +117,65 @@ def test_odd_frames(kind: str, blazeface: BlazeFaceDetector, yunet: YuNetDetecto
         assert det.detect(tiny) == []
 
 
+@pytest.mark.shared
+def test_shipped_yunet_with_merged_heads_finds_what_the_original_finds(
+    yunet: YuNetDetector, shared: Path, media: list[Path]
+) -> None:
+    """models/yunet_s_dynamic.onnx (export/yunet_heads.py: one output head per stride, class and
+    objectness as logits) against the shared original (twelve heads): the same faces, whole frames
+    and windows, on every clip, at the clips' own size and upscaled to 720p (searched shrunk)."""
+    shipped = build_detector("yunet", score_threshold=0.6, min_face=16)
+    assert isinstance(shipped, YuNetDetector)
+    assert [o.name for o in shipped.session.get_outputs()] == ["head_8", "head_16", "head_32"]
+    assert {"cls_8", "obj_8", "bbox_8", "kps_8"} <= {o.name for o in yunet.session.get_outputs()}
+    original_file = shared / "models" / "yunet" / "yunet_s_dynamic.onnx"
+    big_original = build_detector("yunet", original_file, score_threshold=0.6)
+    big_shipped = build_detector("yunet", score_threshold=0.6)
+    faces = 0
+    for clip in media:
+        for frame in _frames(clip, step=8):
+            pairs = [(yunet, shipped, frame)]
+            pairs.append((big_original, big_shipped, cv2.resize(frame, (1280, 720))))
+            for original, merged, image in pairs:
+                want = original.detect(image)
+                got = merged.detect(image)
+                boxes = [f.box for f in want]
+                near_want, near_got = original.detect_near(image, boxes), merged.detect_near(image, boxes)
+                for a_list, b_list in ((want, got), (near_want, near_got)):
+                    assert len(a_list) == len(b_list)
+                    for a, b in zip(a_list, b_list, strict=True):
+                        assert np.allclose(a.box, b.box, atol=1e-3) and abs(a.score - b.score) < 1e-5
+                        assert np.allclose(a.landmarks, b.landmarks, atol=1e-3)
+                faces += len(want)
+    assert faces > 150
+
+
+def test_merged_heads_cut_on_logits_keeps_every_passing_anchor() -> None:
+    """The shipped detector skips the sigmoid for anchors whose class or objectness logit is below
+    logit(t²); an anchor that passes with one probability barely above t² and the other near 1 is
+    still kept, one barely below is not."""
+    det = YuNetDetector(score_threshold=0.6)
+    t2 = 0.36
+
+    def logit(p: float) -> float:
+        return float(np.log(p / (1 - p)))
+
+    head = np.zeros((1, 6, 16), np.float32)
+    head[0, :, :2] = [
+        [logit(t2 + 1e-4), 12.0],  # passes: 0.3601 × ~1
+        [12.0, logit(t2 + 1e-4)],
+        [logit(t2 - 1e-4), 12.0],  # fails: 0.3599 × ~1
+        [0.0, 0.0],  # 0.25
+        [logit(0.7), logit(0.7)],  # 0.49
+        [-30.0, 30.0],
+    ]
+    head[0, :, 2:] = np.arange(6)[:, None]
+    anchor, prod, bb, kps = det._candidates([head], 0)
+    assert anchor.tolist() == [0, 1, 4]
+    assert np.allclose(prod, [t2 + 1e-4, t2 + 1e-4, 0.49], atol=1e-6)
+    assert bb[:, 0].tolist() == [0, 1, 4] and kps.shape == (3, 10)
+
+
 def test_missing_and_corrupt_models(tmp_path: Path, blazeface: BlazeFaceDetector) -> None:
     with pytest.raises(ModelError, match="not found"):
         build_detector("blazeface", tmp_path / "nope.onnx")

@@ -2,7 +2,8 @@
 
 BGR float NCHW in 0..255, anchor-free outputs per stride 8/16/32, score = sqrt(cls · obj), hard NMS,
 default score threshold 0.6 (OpenCV's 0.9 drops most faces under ~20 px). The shipped default
-(``models/yunet_s_dynamic.onnx``).
+(``models/yunet_s_dynamic.onnx``) has one output head per stride (``export/yunet_heads.py``); the
+original export's four heads per stride are read too.
 
 Two ways to search a frame: :meth:`YuNetDetector.detect` runs the network over the whole frame, at
 the resolution its ``min_face`` needs; :meth:`YuNetDetector.detect_near` runs it only over windows
@@ -31,7 +32,10 @@ SMALLEST_FACE = 16.0  # px: faces this wide are still found (recall 0.998 of Bla
 NEAR_CONTEXT = 1.6  # side of the window searched around a known face over the face's: room to move
 GRID = 32  # the network's largest stride: inputs and windows are multiples of it
 STRIDES = (8, 16, 32)
-_OUTPUTS = [f"{k}_{s}" for s in STRIDES for k in ("cls", "obj", "bbox", "kps")]
+# libfacedetection's own export: four heads per stride, class and objectness as probabilities
+_SPLIT = [f"{k}_{s}" for s in STRIDES for k in ("cls", "obj", "bbox", "kps")]
+# the shipped file (export/yunet_heads.py): one head per stride, anchors × [cls, obj logits, 4 box, 10 kps]
+_MERGED = [f"head_{s}" for s in STRIDES]
 
 
 def smallest_face(min_face: float | None, height: int) -> float:
@@ -60,14 +64,18 @@ class YuNetDetector:
         model = model or YUNET_MODEL
         self.session = create_session(model, threads, providers)
         names = {o.name for o in self.session.get_outputs()}
-        if not set(_OUTPUTS) <= names:
-            raise ModelError(f"not a YuNet model (missing outputs {sorted(set(_OUTPUTS) - names)[:3]})")
+        self._outputs = _MERGED if set(_MERGED) <= names else _SPLIT
+        if not set(self._outputs) <= names:
+            raise ModelError(f"not a YuNet model (outputs {sorted(names)[:3]}…, not head_8… or cls_8…)")
         inp = self.session.get_inputs()[0]
         if any(isinstance(d, int) for d in inp.shape[2:]):  # each frame is fed at its own size
             size = "x".join(map(str, inp.shape[2:]))
             raise ModelError(f"{model}: YuNet with a fixed {size} input; use a dynamic-input export")
         self.input_name = inp.name
         self.score_threshold = 0.6 if score_threshold is None else score_threshold
+        # σ(c)·σ(o) ≥ t² needs both logits ≥ logit(t²): merged heads are cut on that before any sigmoid
+        t2 = self.score_threshold**2
+        self._cut = -np.inf if t2 <= 0 else np.inf if t2 >= 1 else float(np.log(t2 / (1 - t2))) - 1e-3
         self.nms_iou = nms_iou
         self.min_face = min_face
 
@@ -123,21 +131,17 @@ class YuNetDetector:
         ``blob``, which shows the frame from (x0, y0) at scale ``k``."""
         pw = blob.shape[3]
         x0, y0, k = np.float64(x0), np.float64(y0), np.float64(k)  # float64 arithmetic, float32 rows
-        outs = dict(zip(_OUTPUTS, self.session.run(_OUTPUTS, {self.input_name: blob}), strict=True))
+        outs = self.session.run(self._outputs, {self.input_name: blob})
         all_rows, all_scores = [], []
-        for s in self.strides:
-            # thresholding cls·obj against thr² spares a square root over every anchor of the frame;
-            # both end in the graph's Sigmoid, already within [0, 1] (clipping them cost 22 µs a call)
-            prod = outs[f"cls_{s}"][0, :, 0] * outs[f"obj_{s}"][0, :, 0]
-            (anchor,) = np.nonzero(prod >= self.score_threshold**2)
+        for i, s in enumerate(self.strides):
+            anchor, prod, bb, kps = self._candidates(outs, i)
             if anchor.size == 0:
                 continue
             cols = pw // s
             gx, gy = (anchor % cols).astype(np.float32), (anchor // cols).astype(np.float32)
-            bb = outs[f"bbox_{s}"][0, anchor]
             cx, cy = (gx + bb[:, 0]) * s, (gy + bb[:, 1]) * s
             bw, bh = np.exp(bb[:, 2]) * s, np.exp(bb[:, 3]) * s
-            kp = (outs[f"kps_{s}"][0, anchor].reshape(-1, 5, 2) + np.stack([gx, gy], 1)[:, None]) * s
+            kp = (kps.reshape(-1, 5, 2) + np.stack([gx, gy], 1)[:, None]) * s
             row = np.concatenate(
                 [np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1), kp.reshape(-1, 10)], 1
             )
@@ -145,10 +149,29 @@ class YuNetDetector:
             row[:, 0::2] += x0
             row[:, 1::2] += y0
             all_rows.append(row)
-            all_scores.append(np.sqrt(prod[anchor]))
+            all_scores.append(np.sqrt(prod))
         if not all_rows:
             return np.zeros((0, 14)), np.zeros(0)
         return np.concatenate(all_rows), np.concatenate(all_scores)
+
+    def _candidates(
+        self, outs: list[np.ndarray], i: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(anchors whose score passes, their cls·obj, box and keypoint regressors) of stride ``i``.
+        Thresholding cls·obj against t² spares a square root over every anchor of the frame."""
+        t2 = self.score_threshold**2
+        if self._outputs is _MERGED:
+            head = outs[i][0]
+            (anchor,) = np.nonzero((head[:, 0] >= self._cut) & (head[:, 1] >= self._cut))
+            cand = head[anchor]
+            prod = 1.0 / ((1.0 + np.exp(-cand[:, 0])) * (1.0 + np.exp(-cand[:, 1])))
+            keep = prod >= t2
+            return anchor[keep], prod[keep], cand[keep, 2:6], cand[keep, 6:16]
+        # both end in the graph's Sigmoid, already within [0, 1] (clipping them cost 22 µs a call)
+        cls, obj, bbox, kps = outs[4 * i : 4 * i + 4]
+        prod = cls[0, :, 0] * obj[0, :, 0]
+        (anchor,) = np.nonzero(prod >= t2)
+        return anchor, prod[anchor], bbox[0, anchor], kps[0, anchor]
 
     def _faces(self, rows: np.ndarray, scores: np.ndarray, width: int, height: int) -> list[Face]:
         if not len(rows):

@@ -18,7 +18,7 @@ Why: onnxruntime leaves its blocked layout once per graph output, and each of th
 paid its own small convolutions, shape arithmetic and sigmoid; on the detector's windows (a 96×96
 window costs 0.2 ms) that was a quarter of the time. The result is checked against the original
 (the shared file) on noise at three input sizes before it is written;
-``tests/integration/test_yunet_heads.py`` compares the two as detectors on the shared clips.
+``tests/unit/test_detect.py`` compares the two as detectors on the shared clips.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ import tf2onnx
 from onnx import helper, numpy_helper
 
 from export.face_detector import WHEEL, fetch_wheel, tflite_outputs
+from export.graphs import replace_nodes
 
 ROOT = Path(__file__).resolve().parent.parent
 MEMBER = "mediapipe/modules/face_landmark/face_landmark.tflite"
@@ -101,18 +102,8 @@ def prelu_as_convs(proto: onnx.ModelProto) -> onnx.ModelProto:
             helper.make_node("Conv", [x, f"{p}_neg"], [f"{p}_b"], name=f"{p}_b", **conv),
             helper.make_node("Add", [f"{p}_a", f"{p}_b"], list(node.output), name=p),
         ]
-    _replace_nodes(graph, nodes)
+    replace_nodes(graph, nodes)
     return proto
-
-
-def _replace_nodes(graph: onnx.GraphProto, nodes: list[onnx.NodeProto]) -> None:
-    """``nodes`` become the graph's; initializers no node reads any more go."""
-    used = {x for node in nodes for x in node.input}
-    del graph.node[:]
-    graph.node.extend(nodes)
-    keep = [i for i in graph.initializer if i.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(keep)
 
 
 def channel_pad_as_concat(proto: onnx.ModelProto) -> onnx.ModelProto:
@@ -152,7 +143,7 @@ def channel_pad_as_concat(proto: onnx.ModelProto) -> onnx.ModelProto:
             helper.make_node("Concat", [f"{p}_sum", f"{p}_rest"], list(add.output), name=add.name, axis=1),
         ]
     nodes = [m for n in graph.node if n.name not in gone for m in instead.get(n.name, [n])]
-    _replace_nodes(graph, nodes)
+    replace_nodes(graph, nodes)
     return proto
 
 

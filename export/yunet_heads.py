@@ -30,6 +30,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from export.graphs import replace_nodes
+
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = (("cls", 1), ("obj", 1), ("bbox", 4), ("kps", 10))  # the order of a merged head's channels
 STRIDES = (8, 16, 32)
@@ -89,15 +91,9 @@ def merge_heads(proto: onnx.ModelProto) -> onnx.ModelProto:
             helper.make_node("Reshape", [f"{p}_nhwc", f"{p}_shape"], [p], name=p),
         ]
         outputs.append(helper.make_tensor_value_info(p, TensorProto.FLOAT, ["N", "anchors", 16]))
-    nodes = [n for n in graph.node if n.name not in gone] + added
-    used = {x for n in nodes for x in n.input}
-    del graph.node[:]
-    graph.node.extend(nodes)
+    replace_nodes(graph, [n for n in graph.node if n.name not in gone] + added)
     del graph.output[:]
     graph.output.extend(outputs)
-    keep = [i for i in graph.initializer if i.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(keep)
     return proto
 
 
